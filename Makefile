@@ -1,0 +1,31 @@
+# The project's commands. Each target is a line or two; the work lives in scripts/.
+.PHONY: help deps build test fmt lint up down clean-data
+
+CARGO_TARGET_DIR ?= $(CURDIR)/target
+export CARGO_TARGET_DIR
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+deps: ## install (apt) and start PostgreSQL and Redis on loopback when needed
+	@bash scripts/deps.sh
+
+build: ## build every binary in release mode
+	cargo build --release --workspace --bins
+
+test: deps ## format check, clippy, and every test against real PostgreSQL and Redis
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --all-features -- -D warnings
+	bash scripts/nextest.sh
+
+fmt: ## format the code
+	cargo fmt --all
+
+up: deps build ## start the platform natively on loopback
+	@bash scripts/up.sh
+
+down: ## stop what `make up` started (data is kept)
+	@bash scripts/down.sh
+
+clean-data: down ## drop the services' databases and Redis keys
+	@bash scripts/clean-data.sh

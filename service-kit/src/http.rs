@@ -1,0 +1,140 @@
+//! The HTTP shell every service shares: common flags, the standard routes (`/health`,
+//! `/ready`, `/metrics`), and the layers around the service's own routes.
+//!
+//! Layer order, outermost first: request id (so every log line and response has one),
+//! trace, timeout, body limit, then the routes with the metrics middleware.
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::telemetry::LogFormat;
+use crate::{Problem, Readiness, metrics};
+
+/// The request id header, read from callers and passed on to downstream calls.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Flags shared by every service.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HttpArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Longest time a request may take before it is answered with 503.
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+    /// Largest request body accepted, in bytes (413 above).
+    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 64 * 1024)]
+    pub body_limit_bytes: usize,
+}
+
+impl Default for HttpArgs {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            log_format: LogFormat::Text,
+            request_timeout_ms: 10_000,
+            body_limit_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Wraps a service's routes with the standard routes and layers.
+pub fn finish(service: &'static str, routes: Router, readiness: Readiness, args: &HttpArgs) -> Router {
+    // Counters recorded before a recorder exists are lost: install it now.
+    metrics::recorder();
+    let standard = Router::new()
+        .route("/health", get(crate::health::health))
+        .route("/ready", get(crate::health::ready).with_state(readiness))
+        .route("/metrics", get(metrics::render).with_state(service));
+    let timeout = Duration::from_millis(args.request_timeout_ms);
+    routes
+        .merge(standard)
+        .route_layer(middleware::from_fn_with_state(service, metrics::track_http))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(args.body_limit_bytes))
+        .layer(middleware::from_fn_with_state(timeout, enforce_timeout))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(make_span))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+fn make_span(req: &Request) -> tracing::Span {
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+}
+
+async fn not_found() -> Problem {
+    Problem::not_found("no such route")
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed on this route",
+    )
+}
+
+/// A timeout that answers with a problem document (tower-http's sends an empty body).
+async fn enforce_timeout(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    req: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => Problem::unavailable(format!("request took longer than {limit:?}")).into_response(),
+    }
+}
+
+/// The caller's request id, to pass on to downstream calls.
+pub fn request_id(headers: &axum::http::HeaderMap) -> Option<HeaderValue> {
+    headers.get(REQUEST_ID).cloned()
+}
+
+/// A bound listener and the app it serves; binding first lets tests use port 0 and
+/// read the real port before the server runs.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    app: Router,
+}
+
+impl Server {
+    /// Binds `host:port` (port 0 picks a free one).
+    pub async fn bind(host: &str, port: u16, app: Router) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        let listener = tokio::net::TcpListener::bind((host, port))
+            .await
+            .with_context(|| format!("cannot listen on {host}:{port}"))?;
+        Ok(Self { listener, app })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        tracing::info!(addr = ?self.listener.local_addr().ok(), "listening");
+        axum::serve(self.listener, self.app)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}

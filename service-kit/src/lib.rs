@@ -1,0 +1,20 @@
+//! What every service of the platform shares, and nothing domain-specific: logging,
+//! the Prometheus recorder and HTTP metrics, health and readiness, problem+json errors,
+//! request ids, limits and timeouts, graceful shutdown, and the connections to
+//! PostgreSQL and Redis.
+
+pub mod cache;
+pub mod health;
+pub mod http;
+pub mod metrics;
+pub mod problem;
+pub mod shutdown;
+pub mod stores;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use cache::JsonCache;
+pub use health::Readiness;
+pub use http::{HttpArgs, Server};
+pub use problem::{ApiJson, Problem};

@@ -1,0 +1,209 @@
+//! Users and their validation, free of HTTP and SQL.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use service_kit::Problem;
+use uuid::Uuid;
+
+/// A stored user.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, sqlx::FromRow)]
+pub struct User {
+    /// Identifier, chosen by the service.
+    pub id: Uuid,
+    /// Email as registered; unique regardless of case.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// When the user registered.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Longest name accepted, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// Body of `POST /users`.
+#[derive(Debug, Deserialize)]
+pub struct NewUserRequest {
+    /// Email address.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// Body of `PATCH /users/{id}`: fields left out stay as they are.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    /// New email address.
+    pub email: Option<String>,
+    /// New display name.
+    pub name: Option<String>,
+}
+
+/// A validated registration.
+#[derive(Debug, PartialEq)]
+pub struct NewUser {
+    /// Trimmed, checked email.
+    pub email: String,
+    /// Trimmed, non-empty name.
+    pub name: String,
+}
+
+/// A validated change.
+#[derive(Debug, PartialEq)]
+pub struct UserChange {
+    /// New email, if any.
+    pub email: Option<String>,
+    /// New name, if any.
+    pub name: Option<String>,
+}
+
+impl NewUser {
+    /// Validates every field and reports all problems at once.
+    pub fn parse(req: NewUserRequest) -> Result<Self, Problem> {
+        let email = parse_email(&req.email);
+        let name = parse_name(&req.name);
+        match (email, name) {
+            (Ok(email), Ok(name)) => Ok(Self { email, name }),
+            (email, name) => Err(invalid(email.err(), name.err())),
+        }
+    }
+}
+
+impl UserChange {
+    /// Validates the fields present; an empty change is invalid.
+    pub fn parse(req: UpdateUserRequest) -> Result<Self, Problem> {
+        if req.email.is_none() && req.name.is_none() {
+            return Err(Problem::unprocessable("nothing to change: give `email` or `name`"));
+        }
+        let email = req.email.as_deref().map(parse_email).transpose();
+        let name = req.name.as_deref().map(parse_name).transpose();
+        match (email, name) {
+            (Ok(email), Ok(name)) => Ok(Self { email, name }),
+            (email, name) => Err(invalid(email.err(), name.err())),
+        }
+    }
+}
+
+fn invalid(email: Option<String>, name: Option<String>) -> Problem {
+    let mut p = Problem::unprocessable("the user is invalid");
+    if let Some(e) = email {
+        p = p.with_error("email", e);
+    }
+    if let Some(e) = name {
+        p = p.with_error("name", e);
+    }
+    p
+}
+
+/// A deliberately plain check: one `@`, a local part, a dotted domain, no spaces.
+/// Whether the mailbox exists only a confirmation mail can tell.
+fn parse_email(raw: &str) -> Result<String, String> {
+    let email = raw.trim();
+    let bad = || Err(format!("`{email}` is not an email address"));
+    if email.is_empty() || email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad();
+    }
+    let Some((local, domain)) = email.split_once('@') else {
+        return bad();
+    };
+    let domain_ok = domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && !domain.contains('@');
+    if local.is_empty() || local.len() > 64 || !domain_ok {
+        return bad();
+    }
+    Ok(email.to_owned())
+}
+
+fn parse_name(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        Err("must not be empty".into())
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        Err(format!("must be at most {MAX_NAME_CHARS} characters"))
+    } else {
+        Ok(name.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new(email: &str, name: &str) -> Result<NewUser, Problem> {
+        NewUser::parse(NewUserRequest {
+            email: email.into(),
+            name: name.into(),
+        })
+    }
+
+    #[test]
+    fn valid_user_is_trimmed() {
+        let u = new("  Ada@Example.org ", " Ada ").unwrap_or_else(|p| panic!("{p}"));
+        assert_eq!(
+            u,
+            NewUser {
+                email: "Ada@Example.org".into(),
+                name: "Ada".into()
+            }
+        );
+    }
+
+    #[test]
+    fn bad_emails_are_rejected() {
+        for email in [
+            "",
+            "ada",
+            "ada@",
+            "@example.org",
+            "ada@example",
+            "a b@example.org",
+            "ada@.org",
+            "a@b@c.org",
+            "ada@example..org",
+        ] {
+            let p = new(email, "Ada").err().unwrap_or_else(|| panic!("{email:?} accepted"));
+            assert_eq!(p.status, 422);
+            assert!(p.errors.contains_key("email"), "{email:?}");
+        }
+    }
+
+    #[test]
+    fn both_fields_are_reported_at_once() {
+        let p = new("nope", "   ").err().unwrap_or_else(|| panic!("accepted"));
+        assert!(p.errors.contains_key("email") && p.errors.contains_key("name"));
+    }
+
+    #[test]
+    fn overlong_name_is_rejected() {
+        assert!(new("a@b.co", &"x".repeat(MAX_NAME_CHARS + 1)).is_err());
+        assert!(new("a@b.co", &"x".repeat(MAX_NAME_CHARS)).is_ok());
+    }
+
+    #[test]
+    fn empty_change_is_rejected() {
+        assert!(
+            UserChange::parse(UpdateUserRequest {
+                email: None,
+                name: None
+            })
+            .is_err()
+        );
+        let c = UserChange::parse(UpdateUserRequest {
+            email: None,
+            name: Some(" Bo ".into()),
+        });
+        assert_eq!(
+            c.ok(),
+            Some(UserChange {
+                email: None,
+                name: Some("Bo".into())
+            })
+        );
+    }
+}

@@ -1,0 +1,11 @@
+//! The user service: register, read, update and delete the shop's users, on its own
+//! PostgreSQL database with a Redis cache-aside for reads by id.
+
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod routes;
+pub mod startup;
+
+pub use config::Config;
+pub use startup::{AppState, app, build};

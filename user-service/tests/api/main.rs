@@ -1,0 +1,6 @@
+//! Black-box tests of the user service over HTTP, against real PostgreSQL and Redis.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+mod users;
