@@ -38,6 +38,17 @@ pub async fn fresh_database(label: &str) -> String {
     format!("{base}/{name}")
 }
 
+/// Reads a response that must be a problem document; returns its status and body.
+pub async fn problem_of(resp: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = resp.status().as_u16();
+    let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let body: serde_json::Value = resp.json().await.expect("json body");
+    assert_eq!(ct.as_deref(), Some("application/problem+json"), "body: {body}");
+    assert_eq!(body["status"], status, "body: {body}");
+    assert!(body["title"].is_string() && body["detail"].is_string(), "body: {body}");
+    (status, body)
+}
+
 /// A free TCP port on loopback.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

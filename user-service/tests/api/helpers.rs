@@ -44,23 +44,3 @@ pub(crate) async fn spawn_app() -> TestApp {
         client: reqwest::Client::new(),
     }
 }
-
-/// Asserts the status and that the body is a problem document with that status.
-#[track_caller]
-pub(crate) fn assert_problem(status: u16, content_type: Option<&str>, body: &serde_json::Value) {
-    assert_eq!(content_type, Some("application/problem+json"), "body: {body}");
-    assert_eq!(body["status"], status, "body: {body}");
-    assert!(body["title"].is_string() && body["detail"].is_string(), "body: {body}");
-}
-
-pub(crate) async fn problem_of(resp: reqwest::Response) -> (u16, serde_json::Value) {
-    let status = resp.status().as_u16();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body: serde_json::Value = resp.json().await.expect("json body");
-    assert_problem(status, ct.as_deref(), &body);
-    (status, body)
-}

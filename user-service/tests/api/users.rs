@@ -2,7 +2,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{problem_of, spawn_app};
+use service_kit::testing::problem_of;
+
+use crate::helpers::spawn_app;
 
 #[tokio::test]
 async fn register_then_read_update_and_delete() {

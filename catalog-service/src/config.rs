@@ -1,0 +1,34 @@
+//! Flags and environment variables, with defaults that work on one machine.
+
+use service_kit::HttpArgs;
+
+/// Catalog-service configuration.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "catalog-service", version, about = "Products and stock of the demo shop")]
+pub struct Config {
+    /// Port to listen on.
+    #[arg(long, env = "PORT", default_value_t = 8002)]
+    pub port: u16,
+    /// PostgreSQL database owned by this service.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres:postgres@127.0.0.1:5432/catalog"
+    )]
+    pub database_url: String,
+    /// Connections per process; the server sees this times the replica count.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    pub database_max_connections: u32,
+    /// Redis used as a read cache.
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+    /// Prefix of every Redis key (tests use their own).
+    #[arg(long, env = "REDIS_PREFIX", default_value = "")]
+    pub redis_prefix: String,
+    /// Lifetime of a cached product; bounds staleness if an invalidation is lost.
+    #[arg(long, env = "CACHE_TTL_SECONDS", default_value_t = 300)]
+    pub cache_ttl_seconds: u64,
+    /// Shared HTTP flags.
+    #[command(flatten)]
+    pub http: HttpArgs,
+}

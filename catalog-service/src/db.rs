@@ -1,0 +1,220 @@
+//! SQL for products and reservations. Reserve and release each run in one
+//! transaction; the stock update carries its own `stock >= quantity` guard, so
+//! concurrent reservations can never take more than there is.
+
+use service_kit::Problem;
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::domain::{Product, ProductFields, Reservation};
+
+fn map_err(e: sqlx::Error) -> Problem {
+    match &e {
+        sqlx::Error::Database(dbe) if dbe.constraint() == Some("products_sku_key") => {
+            Problem::conflict("a product with this sku already exists")
+        }
+        _ => Problem::from_sqlx(&e),
+    }
+}
+
+/// Stores a new product (every field of `f` is present after `parse_new`).
+pub async fn insert(db: &PgPool, f: &ProductFields) -> Result<Product, Problem> {
+    // language=PostgreSQL
+    sqlx::query_as(
+        "INSERT INTO products (id, sku, name, description, category, price_cents, stock)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+    )
+    .bind(Uuid::new_v4())
+    .bind(&f.sku)
+    .bind(&f.name)
+    .bind(f.description.as_deref().unwrap_or_default())
+    .bind(&f.category)
+    .bind(f.price_cents)
+    .bind(f.stock.unwrap_or(0))
+    .fetch_one(db)
+    .await
+    .map_err(map_err)
+}
+
+/// One product, or `None`.
+pub async fn get(db: &PgPool, id: Uuid) -> Result<Option<Product>, Problem> {
+    // language=PostgreSQL
+    sqlx::query_as("SELECT * FROM products WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map_err(map_err)
+}
+
+/// A page of products, optionally of one category, oldest first.
+pub async fn list(db: &PgPool, category: Option<&str>, limit: i64, offset: i64) -> Result<Vec<Product>, Problem> {
+    // language=PostgreSQL
+    sqlx::query_as(
+        "SELECT * FROM products WHERE ($1::text IS NULL OR category = $1)
+         ORDER BY created_at, id LIMIT $2 OFFSET $3",
+    )
+    .bind(category)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await
+    .map_err(map_err)
+}
+
+/// Applies a change; `None` when the product does not exist.
+pub async fn update(db: &PgPool, id: Uuid, f: &ProductFields) -> Result<Option<Product>, Problem> {
+    // language=PostgreSQL
+    sqlx::query_as(
+        "UPDATE products SET name = coalesce($2, name), description = coalesce($3, description),
+             category = coalesce($4, category), price_cents = coalesce($5, price_cents),
+             stock = coalesce($6, stock), updated_at = now()
+         WHERE id = $1 RETURNING *",
+    )
+    .bind(id)
+    .bind(&f.name)
+    .bind(&f.description)
+    .bind(&f.category)
+    .bind(f.price_cents)
+    .bind(f.stock)
+    .fetch_optional(db)
+    .await
+    .map_err(map_err)
+}
+
+/// Deletes a product and its reservations; `false` when there was none.
+pub async fn delete(db: &PgPool, id: Uuid) -> Result<bool, Problem> {
+    // language=PostgreSQL
+    let done = sqlx::query("DELETE FROM products WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await
+        .map_err(map_err)?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Outcome of a reservation attempt.
+#[derive(Debug)]
+pub enum Reserved {
+    /// Stock was taken now.
+    Taken(Reservation),
+    /// The same order already holds this; nothing was taken twice.
+    AlreadyHeld(Reservation),
+}
+
+/// Takes `quantity` units for `order_id`, once. Errors: 404 unknown product, 409 when
+/// stock is short, already released, or held with a different quantity.
+pub async fn reserve(db: &PgPool, product_id: Uuid, order_id: Uuid, quantity: i32) -> Result<Reserved, Problem> {
+    let mut tx = db.begin().await.map_err(map_err)?;
+    // language=PostgreSQL
+    let inserted: Option<Reservation> = sqlx::query_as(
+        "INSERT INTO reservations (order_id, product_id, quantity, unit_price_cents)
+         SELECT $1, id, $3, price_cents FROM products WHERE id = $2
+         ON CONFLICT (order_id, product_id) DO NOTHING RETURNING *",
+    )
+    .bind(order_id)
+    .bind(product_id)
+    .bind(quantity)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    let Some(reservation) = inserted else {
+        return existing_reservation(&mut tx, product_id, order_id, quantity).await;
+    };
+    // language=PostgreSQL
+    let taken: Option<(i32,)> = sqlx::query_as(
+        "UPDATE products SET stock = stock - $2, updated_at = now()
+         WHERE id = $1 AND stock >= $2 RETURNING stock",
+    )
+    .bind(product_id)
+    .bind(quantity)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    if taken.is_none() {
+        tx.rollback().await.map_err(map_err)?;
+        let left = get(db, product_id).await?.map_or(0, |p| p.stock);
+        return Err(Problem::conflict(format!(
+            "insufficient stock for product {product_id}: {quantity} requested, {left} available"
+        ))
+        .with_error("product_id", product_id.to_string()));
+    }
+    tx.commit().await.map_err(map_err)?;
+    Ok(Reserved::Taken(reservation))
+}
+
+async fn existing_reservation(
+    tx: &mut Transaction<'_, Postgres>,
+    product_id: Uuid,
+    order_id: Uuid,
+    quantity: i32,
+) -> Result<Reserved, Problem> {
+    // language=PostgreSQL
+    let held: Option<Reservation> =
+        sqlx::query_as("SELECT * FROM reservations WHERE order_id = $1 AND product_id = $2")
+            .bind(order_id)
+            .bind(product_id)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(map_err)?;
+    match held {
+        None => Err(Problem::not_found(format!("product {product_id} does not exist"))),
+        Some(r) if r.released_at.is_some() => Err(Problem::conflict(format!(
+            "order {order_id} already released product {product_id}"
+        ))),
+        Some(r) if r.quantity != quantity => Err(Problem::conflict(format!(
+            "order {order_id} already holds {} of product {product_id}, not {quantity}",
+            r.quantity
+        ))),
+        Some(r) => Ok(Reserved::AlreadyHeld(r)),
+    }
+}
+
+/// Gives back what `order_id` holds of the product; returns the reservation as it now
+/// is and how many units this call returned (0 when already released or never held).
+pub async fn release(db: &PgPool, product_id: Uuid, order_id: Uuid) -> Result<(Reservation, i32), Problem> {
+    let mut tx = db.begin().await.map_err(map_err)?;
+    // language=PostgreSQL
+    let released: Option<Reservation> = sqlx::query_as(
+        "UPDATE reservations SET released_at = now()
+         WHERE order_id = $1 AND product_id = $2 AND released_at IS NULL RETURNING *",
+    )
+    .bind(order_id)
+    .bind(product_id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    if let Some(r) = released {
+        // language=PostgreSQL
+        sqlx::query("UPDATE products SET stock = stock + $2, updated_at = now() WHERE id = $1")
+            .bind(product_id)
+            .bind(r.quantity)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        let returned = r.quantity;
+        return Ok((r, returned));
+    }
+    // Nothing held: leave a released, empty row so that a late reserve is refused.
+    // language=PostgreSQL
+    sqlx::query(
+        "INSERT INTO reservations (order_id, product_id, quantity, unit_price_cents, released_at)
+         SELECT $1, id, 0, price_cents, now() FROM products WHERE id = $2
+         ON CONFLICT (order_id, product_id) DO NOTHING",
+    )
+    .bind(order_id)
+    .bind(product_id)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    // language=PostgreSQL
+    let row: Option<Reservation> = sqlx::query_as("SELECT * FROM reservations WHERE order_id = $1 AND product_id = $2")
+        .bind(order_id)
+        .bind(product_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    let row = row.ok_or_else(|| Problem::not_found(format!("product {product_id} does not exist")))?;
+    Ok((row, 0))
+}

@@ -1,0 +1,12 @@
+//! The catalog service: products and their stock, on its own PostgreSQL database with
+//! a Redis cache-aside for reads by id. Stock is reserved and released per order,
+//! atomically and idempotently, so the order service can retry safely.
+
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod routes;
+pub mod startup;
+
+pub use config::Config;
+pub use startup::{AppState, app, build};

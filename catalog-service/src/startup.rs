@@ -1,0 +1,41 @@
+//! Wiring: connect, migrate, build the router, bind.
+
+use anyhow::Context as _;
+use axum::Router;
+use service_kit::{JsonCache, Readiness, Server};
+use sqlx::PgPool;
+
+use crate::Config;
+
+/// The `service` label on this service's metrics.
+pub const SERVICE: &str = "catalog-service";
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// The service's own database.
+    pub db: PgPool,
+    /// Products by id.
+    pub cache: JsonCache,
+}
+
+/// Connects to PostgreSQL and Redis, runs migrations and binds the listener.
+pub async fn build(config: Config) -> anyhow::Result<Server> {
+    let db = service_kit::stores::postgres(&config.database_url, config.database_max_connections).await?;
+    sqlx::migrate!().run(&db).await.context("cannot run migrations")?;
+    let redis = service_kit::stores::redis(&config.redis_url)?;
+    let cache = JsonCache::new(
+        redis.clone(),
+        config.redis_prefix.clone(),
+        config.cache_ttl_seconds,
+        SERVICE,
+    );
+    let readiness = Readiness::new().postgres(db.clone()).redis(redis);
+    let router = app(AppState { db, cache }, readiness, &config.http);
+    Server::bind(&config.http.host, config.port, router).await
+}
+
+/// The whole router, usable without a socket.
+pub fn app(state: AppState, readiness: Readiness, http: &service_kit::HttpArgs) -> Router {
+    service_kit::http::finish(SERVICE, crate::routes::router().with_state(state), readiness, http)
+}

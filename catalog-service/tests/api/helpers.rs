@@ -1,0 +1,87 @@
+//! Starts the service on port 0 with its own database and Redis key prefix.
+
+use catalog_service::Config;
+use serde_json::{Value, json};
+use service_kit::{HttpArgs, testing};
+use uuid::Uuid;
+
+pub(crate) struct TestApp {
+    pub(crate) base: String,
+    pub(crate) client: reqwest::Client,
+}
+
+impl TestApp {
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Creates a product and returns its id.
+    pub(crate) async fn product(&self, sku: &str, price_cents: i64, stock: i64) -> Uuid {
+        let body = json!({"sku": sku, "name": sku, "category": "test", "price_cents": price_cents, "stock": stock});
+        let resp = self
+            .client
+            .post(self.url("/products"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        let v: Value = resp.json().await.unwrap();
+        v["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    pub(crate) async fn stock(&self, id: Uuid) -> i64 {
+        let v: Value = self
+            .client
+            .get(self.url(&format!("/products/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["stock"].as_i64().unwrap()
+    }
+
+    pub(crate) async fn reserve(&self, id: Uuid, order: Uuid, quantity: i64) -> reqwest::Response {
+        let body = json!({"order_id": order, "quantity": quantity});
+        self.client
+            .post(self.url(&format!("/products/{id}/reserve")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub(crate) async fn release(&self, id: Uuid, order: Uuid) -> reqwest::Response {
+        let body = json!({"order_id": order});
+        self.client
+            .post(self.url(&format!("/products/{id}/release")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+pub(crate) async fn spawn_app() -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        service_kit::telemetry::init(service_kit::telemetry::LogFormat::Text, "debug");
+    }
+    let config = Config {
+        port: 0,
+        database_url: testing::fresh_database("catalog").await,
+        database_max_connections: 20,
+        redis_url: testing::redis_url(),
+        redis_prefix: testing::redis_prefix(),
+        cache_ttl_seconds: 60,
+        http: HttpArgs::default(),
+    };
+    let server = catalog_service::build(config).await.expect("build catalog-service");
+    let base = format!("http://127.0.0.1:{}", server.port());
+    tokio::spawn(server.run(std::future::pending()));
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+    }
+}

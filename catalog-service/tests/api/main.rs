@@ -1,0 +1,7 @@
+//! Black-box tests of the catalog service over HTTP, against real PostgreSQL and Redis.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+mod products;
+mod stock;
