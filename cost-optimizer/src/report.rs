@@ -1,0 +1,222 @@
+//! Tables and the cross-trace summary of a simulation. The figure tracked by the project is the
+//! under-provisioned minutes of each policy against reactive, median over traces, read together
+//! with the pod-hours ratio (fewer minutes bought with more pods is not a win by itself).
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::simulate::{PolicyKind, TraceResult};
+
+/// One policy over all traces.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicySummary {
+    /// Which policy.
+    pub policy: PolicyKind,
+    /// Traces run.
+    pub traces: usize,
+    /// Sum of pod-hours.
+    pub total_pod_hours: f64,
+    /// Sum of cost, USD.
+    pub total_cost_usd: f64,
+    /// Sum of under-provisioned minutes.
+    pub total_underprovisioned_minutes: f64,
+    /// Median over traces of under-provisioned minutes.
+    pub median_underprovisioned_minutes: f64,
+    /// Median over traces of the unserved share of demand.
+    pub median_unserved_demand_share: f64,
+    /// Median over traces of pod-hours relative to reactive (1.0 = same); `None` without reactive.
+    pub median_pod_hours_vs_reactive: Option<f64>,
+    /// Median over traces of under-provisioned minutes relative to reactive, over traces where
+    /// reactive was short at all.
+    pub median_underprovisioned_vs_reactive: Option<f64>,
+    /// Traces where this policy had fewer under-provisioned minutes at equal or lower pod-hours.
+    pub traces_better_at_no_extra_cost: usize,
+}
+
+/// All policies over all traces.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// In the order the policies were run.
+    pub policies: Vec<PolicySummary>,
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    v.retain(|x| x.is_finite());
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    Some(if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    })
+}
+
+/// Aggregates per-trace results.
+pub fn summarize(results: &[TraceResult]) -> Summary {
+    let kinds: Vec<PolicyKind> = results
+        .first()
+        .map(|r| r.results.iter().map(|p| p.policy).collect())
+        .unwrap_or_default();
+    let policies = kinds
+        .into_iter()
+        .map(|kind| {
+            let pairs: Vec<_> = results
+                .iter()
+                .filter_map(|t| {
+                    let me = t.results.iter().find(|p| p.policy == kind)?;
+                    Some((me, t.results.iter().find(|p| p.policy == PolicyKind::Reactive)))
+                })
+                .collect();
+            let sum = |f: &dyn Fn(&crate::simulate::PolicyResult) -> f64| pairs.iter().map(|(m, _)| f(m)).sum::<f64>();
+            let vs = |f: &dyn Fn(&crate::simulate::PolicyResult) -> f64| {
+                median(
+                    pairs
+                        .iter()
+                        .filter_map(|(m, r)| r.filter(|r| f(r) > 0.0).map(|r| f(m) / f(r)))
+                        .collect(),
+                )
+            };
+            PolicySummary {
+                policy: kind,
+                traces: pairs.len(),
+                total_pod_hours: sum(&|p| p.pod_hours),
+                total_cost_usd: sum(&|p| p.cost_usd),
+                total_underprovisioned_minutes: sum(&|p| p.underprovisioned_minutes),
+                median_underprovisioned_minutes: median(
+                    pairs.iter().map(|(m, _)| m.underprovisioned_minutes).collect(),
+                )
+                .unwrap_or(0.0),
+                median_unserved_demand_share: median(pairs.iter().map(|(m, _)| m.unserved_demand_share).collect())
+                    .unwrap_or(0.0),
+                median_pod_hours_vs_reactive: vs(&|p| p.pod_hours),
+                median_underprovisioned_vs_reactive: vs(&|p| p.underprovisioned_minutes),
+                traces_better_at_no_extra_cost: pairs
+                    .iter()
+                    .filter(|(m, r)| {
+                        r.is_some_and(|r| {
+                            m.underprovisioned_minutes < r.underprovisioned_minutes && m.pod_hours <= r.pod_hours
+                        })
+                    })
+                    .count(),
+            }
+        })
+        .collect();
+    Summary { policies }
+}
+
+/// A plain-text table for one trace.
+pub fn trace_table(t: &TraceResult) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} ({:.1} h, source step {} s, peak {:.1} pods)",
+        t.trace.name, t.hours, t.trace.source_step_seconds, t.peak_pods
+    );
+    let _ = writeln!(
+        s,
+        "  {:<11} {:>10} {:>10} {:>11} {:>9} {:>9} {:>10} {:>7}",
+        "policy", "pod-hours", "cost USD", "under min", "under %", "unserved", "peak short", "events"
+    );
+    for p in &t.results {
+        let _ = writeln!(
+            s,
+            "  {:<11} {:>10.1} {:>10.2} {:>11.1} {:>8.2}% {:>8.3}% {:>10.2} {:>7}",
+            p.policy.name(),
+            p.pod_hours,
+            p.cost_usd,
+            p.underprovisioned_minutes,
+            p.underprovisioned_time_share * 100.0,
+            p.unserved_demand_share * 100.0,
+            p.peak_shortfall_pods,
+            p.scaling_events
+        );
+    }
+    s
+}
+
+/// A plain-text (Markdown-compatible) table of the summary.
+pub fn summary_table(s: &Summary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| policy | traces | pod-hours | cost USD | under-prov. min (total) | median under-prov. min | median unserved % | median pod-hours vs reactive | median under-prov. vs reactive | better at no extra cost |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let ratio = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |x| format!("{x:.3}"));
+    for p in &s.policies {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.0} | {:.2} | {:.1} | {:.1} | {:.4} | {} | {} | {} |",
+            p.policy.name(),
+            p.traces,
+            p.total_pod_hours,
+            p.total_cost_usd,
+            p.total_underprovisioned_minutes,
+            p.median_underprovisioned_minutes,
+            p.median_unserved_demand_share * 100.0,
+            ratio(p.median_pod_hours_vs_reactive),
+            ratio(p.median_underprovisioned_vs_reactive),
+            p.traces_better_at_no_extra_cost
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::simulate::PolicyResult;
+    use crate::trace::Trace;
+
+    fn result(policy: PolicyKind, pod_hours: f64, under: f64) -> PolicyResult {
+        PolicyResult {
+            policy,
+            pod_hours,
+            cost_usd: pod_hours,
+            underprovisioned_minutes: under,
+            underprovisioned_time_share: 0.0,
+            unserved_demand_share: 0.0,
+            peak_shortfall_pods: 0.0,
+            scaling_events: 0,
+            forecast_fallbacks: 0,
+            ready_series: vec![],
+        }
+    }
+
+    fn trace(r: f64, p: f64, p_hours: f64) -> TraceResult {
+        TraceResult {
+            trace: Trace {
+                name: "t".into(),
+                source_step_seconds: 60.0,
+                step_seconds: 15.0,
+                values: vec![],
+            },
+            hours: 1.0,
+            peak_pods: 10.0,
+            results: vec![
+                result(PolicyKind::Reactive, 10.0, r),
+                result(PolicyKind::Predictive, p_hours, p),
+            ],
+        }
+    }
+
+    #[test]
+    fn summary_medians_and_ratios() {
+        let s = summarize(&[trace(10.0, 5.0, 10.0), trace(20.0, 5.0, 12.0), trace(0.0, 1.0, 9.0)]);
+        let p = &s.policies[1];
+        assert_eq!(p.traces, 3);
+        assert_eq!(p.median_underprovisioned_minutes, 5.0);
+        // Ratios 0.5 and 0.25 (the trace with 0 reactive minutes is skipped).
+        assert_eq!(p.median_underprovisioned_vs_reactive, Some(0.375));
+        assert_eq!(p.median_pod_hours_vs_reactive, Some(1.0));
+        // Only the first trace is better at equal pod-hours.
+        assert_eq!(p.traces_better_at_no_extra_cost, 1);
+        assert!(summary_table(&s).contains("| predictive | 3 |"));
+        assert!(trace_table(&trace(1.0, 1.0, 1.0)).contains("reactive"));
+    }
+}

@@ -1,0 +1,186 @@
+//! Replays a demand trace through autoscaling policies and measures cost and under-provisioning.
+//!
+//! Model, per 15 s sync step `i` (time `t = 15 i`): demand `d[i]` (in pods of capacity 1) holds
+//! over `[t, t + 15)`. What a policy sees is not `d` but Prometheus' view: a scrape every
+//! `scrape_interval` of a `rate(...[1m])`, i.e. the mean of the demand over the window before
+//! the last scrape. New pods serve only after `startup_delay`; removed pods go at once (the
+//! unready ones first). A step is under-provisioned when `d[i]` exceeds the ready capacity.
+//! Forecasters get only the observed history up to `t`, bounded to `history_steps`.
+
+use serde::Serialize;
+
+use crate::forecast::Forecaster;
+use crate::hpa::{Hpa, HpaSpec};
+use crate::trace::Trace;
+
+mod engine;
+
+/// The policies compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyKind {
+    /// The stock HPA on observed CPU.
+    Reactive,
+    /// The stock HPA with the forecast as a second metric.
+    Predictive,
+    /// The scaling-decision rule of [`crate::decision`].
+    CostAware,
+}
+
+impl PolicyKind {
+    /// All policies, in report order.
+    pub const ALL: [Self; 3] = [Self::Reactive, Self::Predictive, Self::CostAware];
+
+    /// The CLI and report name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Reactive => "reactive",
+            Self::Predictive => "predictive",
+            Self::CostAware => "cost-aware",
+        }
+    }
+}
+
+impl std::str::FromStr for PolicyKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| format!("unknown policy {s:?} (reactive, predictive, cost-aware)"))
+    }
+}
+
+/// Simulation parameters; defaults are Kubernetes' and Prometheus' defaults.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimConfig {
+    /// HPA sync period and simulation step, seconds (15).
+    pub step_seconds: f64,
+    /// Prometheus scrape interval, seconds (15); rounded to whole steps.
+    pub scrape_interval_seconds: f64,
+    /// `rate()` window, seconds (60).
+    pub rate_window_seconds: f64,
+    /// Time from pod creation to ready, seconds (60).
+    pub startup_delay_seconds: f64,
+    /// How far ahead forecasts are used for scale-ups, seconds: should cover start-up delay
+    /// plus the rate window's lag (120).
+    pub lead_seconds: f64,
+    /// Target utilization for all policies (0.7).
+    pub target_utilization: f64,
+    /// Replica bounds; the default max never binds for peak_pods 10 (100).
+    pub min_replicas: u32,
+    /// Upper replica bound.
+    pub max_replicas: u32,
+    /// HPA and decision-rule scale-down stabilization, seconds (300).
+    pub scale_down_stabilization_seconds: f64,
+    /// Observations given to a forecaster, at most (one day of 15 s steps).
+    pub history_steps: usize,
+    /// Price of one pod-hour in USD (a `medium` pod at OpenCost's default prices).
+    pub pod_hour_usd: f64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            step_seconds: 15.0,
+            scrape_interval_seconds: 15.0,
+            rate_window_seconds: 60.0,
+            startup_delay_seconds: 60.0,
+            lead_seconds: 120.0,
+            target_utilization: 0.7,
+            min_replicas: 1,
+            max_replicas: 100,
+            scale_down_stabilization_seconds: 300.0,
+            history_steps: 5760,
+            pod_hour_usd: 0.017924,
+        }
+    }
+}
+
+impl SimConfig {
+    /// The HPA both HPA-based policies run.
+    pub fn hpa_spec(&self) -> HpaSpec {
+        let mut spec = HpaSpec::with_defaults(self.min_replicas, self.max_replicas);
+        spec.scale_down.stabilization_window_seconds = self.scale_down_stabilization_seconds;
+        spec
+    }
+
+    fn steps(&self, seconds: f64) -> usize {
+        (seconds / self.step_seconds).ceil().max(1.0) as usize
+    }
+}
+
+/// Outcome of one policy on one trace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyResult {
+    /// Which policy.
+    pub policy: PolicyKind,
+    /// Pods running (ready or starting) integrated over time.
+    pub pod_hours: f64,
+    /// pod_hours x pod price, USD.
+    pub cost_usd: f64,
+    /// Minutes in which demand exceeded ready capacity.
+    pub underprovisioned_minutes: f64,
+    /// Share of the time under-provisioned.
+    pub underprovisioned_time_share: f64,
+    /// Share of the demand (pod-seconds) that exceeded ready capacity.
+    pub unserved_demand_share: f64,
+    /// Largest demand minus ready capacity, in pods.
+    pub peak_shortfall_pods: f64,
+    /// Number of replica changes.
+    pub scaling_events: u32,
+    /// Decisions taken without a forecast (model had too little history or failed).
+    pub forecast_fallbacks: u32,
+    /// Ready capacity per step, for charts; empty unless requested.
+    #[serde(skip)]
+    pub ready_series: Vec<f64>,
+}
+
+/// Outcome of all policies on one trace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TraceResult {
+    /// The trace (name, steps).
+    pub trace: Trace,
+    /// Hours simulated.
+    pub hours: f64,
+    /// Peak demand in pods.
+    pub peak_pods: f64,
+    /// One entry per policy, in the order asked.
+    pub results: Vec<PolicyResult>,
+}
+
+/// Builds a fresh forecaster for one run; gets the true demand so that an oracle can be built
+/// (real models must ignore it). `Sync` so that traces can run on several threads.
+pub type ForecasterFactory<'a> = dyn Fn(&[f64]) -> Box<dyn Forecaster> + Sync + 'a;
+
+/// Runs each policy on a trace already scaled to pods.
+pub fn simulate(
+    demand: &Trace,
+    config: &SimConfig,
+    policies: &[PolicyKind],
+    forecaster: &ForecasterFactory<'_>,
+    keep_series: bool,
+) -> TraceResult {
+    let results = policies
+        .iter()
+        .map(|&p| {
+            let mut f = forecaster(&demand.values);
+            engine::run(&demand.values, config, p, f.as_mut(), keep_series)
+        })
+        .collect();
+    TraceResult {
+        trace: demand.clone(),
+        hours: demand.hours(),
+        peak_pods: demand.values.iter().copied().fold(0.0, f64::max),
+        results,
+    }
+}
+
+/// What [`engine`] drives: the HPA for the HPA-based policies.
+fn new_hpa(config: &SimConfig) -> Hpa {
+    Hpa::new(config.hpa_spec())
+}
+
+#[cfg(test)]
+#[path = "simulate_tests.rs"]
+mod tests;

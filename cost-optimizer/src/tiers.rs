@@ -1,0 +1,149 @@
+//! Pod sizes ("tiers"): the CPU and memory a pod requests. Right-sizing picks among them, and a
+//! policy names one per service, so the catalog is ordered from smallest to largest.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// One pod size: what each replica requests from the scheduler.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tier {
+    /// Name used by policies and the API (`micro`, `small`, ...).
+    pub name: String,
+    /// CPU request per pod, in cores.
+    pub cpu_cores: f64,
+    /// Memory request per pod, in MiB.
+    pub memory_mib: f64,
+}
+
+impl Tier {
+    /// Builds a tier; see [`TierCatalog::new`] for validation.
+    pub fn new(name: &str, cpu_cores: f64, memory_mib: f64) -> Self {
+        Self {
+            name: name.to_owned(),
+            cpu_cores,
+            memory_mib,
+        }
+    }
+
+    /// Memory request in GiB, the unit prices are quoted in.
+    pub fn memory_gib(&self) -> f64 {
+        self.memory_mib / 1024.0
+    }
+}
+
+/// The tiers on offer, sorted by CPU then memory so "smallest that fits" is a linear scan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TierCatalog {
+    tiers: Vec<Tier>,
+}
+
+impl Default for TierCatalog {
+    /// The sizes of the original design: micro to xlarge, memory doubling with CPU.
+    fn default() -> Self {
+        Self {
+            tiers: vec![
+                Tier::new("micro", 0.1, 128.0),
+                Tier::new("small", 0.25, 256.0),
+                Tier::new("medium", 0.5, 512.0),
+                Tier::new("large", 1.0, 1024.0),
+                Tier::new("xlarge", 2.0, 2048.0),
+            ],
+        }
+    }
+}
+
+impl TierCatalog {
+    /// Validates and sorts the tiers: names unique, sizes positive and finite, at least one tier.
+    pub fn new(mut tiers: Vec<Tier>) -> Result<Self> {
+        if tiers.is_empty() {
+            return Err(Error::InvalidConfig("tier catalog is empty".into()));
+        }
+        for (i, t) in tiers.iter().enumerate() {
+            let sane = |v: f64| v.is_finite() && v > 0.0;
+            if !sane(t.cpu_cores) || !sane(t.memory_mib) {
+                return Err(Error::InvalidConfig(format!(
+                    "tier {:?} must have positive sizes",
+                    t.name
+                )));
+            }
+            if tiers[..i].iter().any(|o| o.name == t.name) {
+                return Err(Error::InvalidConfig(format!("tier {:?} is defined twice", t.name)));
+            }
+        }
+        tiers.sort_by(|a, b| {
+            a.cpu_cores
+                .total_cmp(&b.cpu_cores)
+                .then(a.memory_mib.total_cmp(&b.memory_mib))
+        });
+        Ok(Self { tiers })
+    }
+
+    /// All tiers, smallest first.
+    pub fn tiers(&self) -> &[Tier] {
+        &self.tiers
+    }
+
+    /// The tier with this name.
+    pub fn get(&self, name: &str) -> Result<&Tier> {
+        self.tiers
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| Error::UnknownTier(name.to_owned()))
+    }
+
+    /// The smallest tier whose requests hold `cpu_cores` and `memory_mib` per pod, or `None`
+    /// when even the largest is too small.
+    pub fn smallest_fitting(&self, cpu_cores: f64, memory_mib: f64) -> Option<&Tier> {
+        self.tiers
+            .iter()
+            .find(|t| t.cpu_cores >= cpu_cores && t.memory_mib >= memory_mib)
+    }
+
+    /// The largest tier, the fallback when nothing fits (`None` only for an empty catalog,
+    /// which `new` refuses).
+    pub fn largest(&self) -> Option<&Tier> {
+        self.tiers.last()
+    }
+}
+
+impl<'de> Deserialize<'de> for TierCatalog {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let tiers = Vec::<Tier>::deserialize(d)?;
+        Self::new(tiers).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_catalog_is_sorted_and_complete() {
+        let c = TierCatalog::default();
+        let names: Vec<_> = c.tiers().iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["micro", "small", "medium", "large", "xlarge"]);
+        assert_eq!(c.get("large").unwrap().cpu_cores, 1.0);
+        assert!((c.get("small").unwrap().memory_gib() - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn smallest_fitting_takes_both_resources_into_account() {
+        let c = TierCatalog::default();
+        assert_eq!(c.smallest_fitting(0.2, 100.0).unwrap().name, "small");
+        // CPU fits micro but memory needs medium.
+        assert_eq!(c.smallest_fitting(0.05, 400.0).unwrap().name, "medium");
+        assert!(c.smallest_fitting(3.0, 10.0).is_none());
+    }
+
+    #[test]
+    fn rejects_duplicates_and_nonsense() {
+        assert!(TierCatalog::new(vec![]).is_err());
+        assert!(TierCatalog::new(vec![Tier::new("a", 1.0, 1.0), Tier::new("a", 2.0, 2.0)]).is_err());
+        assert!(TierCatalog::new(vec![Tier::new("a", -1.0, 1.0)]).is_err());
+        let c = TierCatalog::new(vec![Tier::new("big", 4.0, 1.0), Tier::new("tiny", 0.1, 1.0)]).unwrap();
+        assert_eq!(c.tiers()[0].name, "tiny");
+        assert_eq!(c.largest().unwrap().name, "big");
+    }
+}
