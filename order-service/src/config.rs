@@ -1,0 +1,108 @@
+//! Flags and environment variables for the API and the worker.
+
+use service_kit::HttpArgs;
+use service_kit::telemetry::LogFormat;
+
+/// `order-service [FLAGS]` serves the API; `order-service worker [FLAGS]` runs the worker.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "order-service",
+    version,
+    about = "Orders of the demo shop",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// What to run; the API when absent.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// API configuration.
+    #[command(flatten)]
+    pub serve: Config,
+}
+
+/// Subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Take orders from the queue and fulfil them.
+    Worker(WorkerConfig),
+}
+
+/// Where the order data lives; shared by the API and the worker.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Stores {
+    /// PostgreSQL database owned by this service.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres:postgres@127.0.0.1:5432/orders"
+    )]
+    pub database_url: String,
+    /// Connections per process; the server sees this times the replica count.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    pub database_max_connections: u32,
+    /// Redis holding the work queue.
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+    /// Prefix of every Redis key; the queue is `{prefix}orders:queue`.
+    #[arg(long, env = "REDIS_PREFIX", default_value = "")]
+    pub redis_prefix: String,
+}
+
+/// API configuration.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Port to listen on.
+    #[arg(long, env = "PORT", default_value_t = 8003)]
+    pub port: u16,
+    /// Databases and queue.
+    #[command(flatten)]
+    pub stores: Stores,
+    /// Base URL of the user service.
+    #[arg(long, env = "USER_SERVICE_URL", default_value = "http://127.0.0.1:8001")]
+    pub user_service_url: String,
+    /// Base URL of the catalog service.
+    #[arg(long, env = "CATALOG_SERVICE_URL", default_value = "http://127.0.0.1:8002")]
+    pub catalog_service_url: String,
+    /// Time limit of one call to another service.
+    #[arg(long, env = "DOWNSTREAM_TIMEOUT_MS", default_value_t = 2000)]
+    pub downstream_timeout_ms: u64,
+    /// Retries of a call that failed in transit or with 502/503/504.
+    #[arg(long, env = "DOWNSTREAM_RETRIES", default_value_t = 2)]
+    pub downstream_retries: u32,
+    /// Shared HTTP flags.
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// Worker configuration.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorkerConfig {
+    /// Databases and queue.
+    #[command(flatten)]
+    pub stores: Stores,
+    /// Address of the worker's `/metrics`, `/health` and `/ready`.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port of the worker's `/metrics`, `/health` and `/ready`.
+    #[arg(long, env = "METRICS_PORT", default_value_t = 9103)]
+    pub metrics_port: u16,
+    /// Orders processed at once by this worker.
+    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 2)]
+    pub concurrency: usize,
+    /// Rounds of hashing per order item: the real CPU work that makes load visible.
+    #[arg(long, env = "WORK_ROUNDS", default_value_t = 200_000)]
+    pub work_rounds: u64,
+    /// A job taken but not acknowledged for this long goes back on the queue.
+    #[arg(long, env = "VISIBILITY_TIMEOUT_SECS", default_value_t = 30)]
+    pub visibility_timeout_secs: u64,
+    /// How often pending orders that never reached the queue are enqueued, and how
+    /// old they must be first (so that orders being created right now are left alone).
+    #[arg(long, env = "SWEEP_INTERVAL_SECS", default_value_t = 5)]
+    pub sweep_interval_secs: u64,
+    /// Takes of one order after which it is marked failed.
+    #[arg(long, env = "MAX_ATTEMPTS", default_value_t = 5)]
+    pub max_attempts: i32,
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}

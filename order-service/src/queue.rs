@@ -1,0 +1,108 @@
+//! The order queue on Redis, as a reliable queue: a worker atomically moves an id from
+//! `orders:queue` to `orders:processing` and removes it only after the order is marked
+//! done. Ids left in `orders:processing` by a dead worker go back on the queue once
+//! they have been there longer than the visibility timeout.
+//!
+//! Taking uses LMOVE and a short poll rather than BLMOVE: a blocking command would
+//! hold the shared multiplexed connection, and the poll costs at most its interval
+//! of latency when the queue is empty.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use redis::AsyncCommands as _;
+use redis::aio::ConnectionManager;
+
+/// Requeues ids whose take is older than the timeout. An id without a take time
+/// (its worker died between the move and recording the time) gets one now.
+const REQUEUE_STALE: &str = r"
+local now = tonumber(ARGV[1])
+local timeout = tonumber(ARGV[2])
+local moved = 0
+for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  redis.call('HSETNX', KEYS[3], id, now)
+  local since = tonumber(redis.call('HGET', KEYS[3], id))
+  if now - since >= timeout then
+    redis.call('LREM', KEYS[1], 1, id)
+    redis.call('RPUSH', KEYS[2], id)
+    redis.call('HDEL', KEYS[3], id)
+    moved = moved + 1
+  end
+end
+return moved
+";
+
+/// The queue's Redis keys and connection.
+#[derive(Clone)]
+pub struct Queue {
+    conn: ConnectionManager,
+    queue: String,
+    processing: String,
+    taken_at: String,
+}
+
+fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl Queue {
+    /// Keys are `{prefix}orders:queue`, `{prefix}orders:processing` and
+    /// `{prefix}orders:taken_at` (take times by id).
+    pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
+        Self {
+            conn,
+            queue: format!("{prefix}orders:queue"),
+            processing: format!("{prefix}orders:processing"),
+            taken_at: format!("{prefix}orders:taken_at"),
+        }
+    }
+
+    /// Adds an id; workers take from the other end, so the queue is first in, first out.
+    pub async fn push(&self, id: &str) -> redis::RedisResult<()> {
+        self.conn.clone().lpush(&self.queue, id).await
+    }
+
+    /// Moves the oldest id to the processing list and records when; `None` when empty.
+    pub async fn take(&self) -> redis::RedisResult<Option<String>> {
+        let mut conn = self.conn.clone();
+        let id: Option<String> = redis::cmd("LMOVE")
+            .arg(&self.queue)
+            .arg(&self.processing)
+            .arg("RIGHT")
+            .arg("LEFT")
+            .query_async(&mut conn)
+            .await?;
+        if let Some(id) = &id {
+            conn.hset::<_, _, _, ()>(&self.taken_at, id, now_secs()).await?;
+        }
+        Ok(id)
+    }
+
+    /// Removes a finished id from the processing list.
+    pub async fn ack(&self, id: &str) -> redis::RedisResult<()> {
+        let mut conn = self.conn.clone();
+        conn.lrem::<_, _, ()>(&self.processing, 1, id).await?;
+        conn.hdel(&self.taken_at, id).await
+    }
+
+    /// Puts back ids taken longer than `timeout_secs` ago; returns how many.
+    pub async fn requeue_stale(&self, timeout_secs: f64) -> redis::RedisResult<u64> {
+        redis::Script::new(REQUEUE_STALE)
+            .key(&self.processing)
+            .key(&self.queue)
+            .key(&self.taken_at)
+            .arg(now_secs())
+            .arg(timeout_secs)
+            .invoke_async(&mut self.conn.clone())
+            .await
+    }
+
+    /// Ids waiting, and ids being processed.
+    pub async fn depth(&self) -> redis::RedisResult<(u64, u64)> {
+        let mut conn = self.conn.clone();
+        let waiting: u64 = conn.llen(&self.queue).await?;
+        let processing: u64 = conn.llen(&self.processing).await?;
+        Ok((waiting, processing))
+    }
+}

@@ -1,0 +1,10 @@
+//! Black-box tests of the order service and its worker, with the user and catalog
+//! services started in-process, against real PostgreSQL and Redis.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod faults;
+mod helpers;
+mod idempotency;
+mod journey;
+mod worker;

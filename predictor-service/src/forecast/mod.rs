@@ -1,0 +1,25 @@
+//! Forecasting: regular time series, features, models, rolling-origin backtest, empirical
+//! prediction intervals and per-series model selection.
+//!
+//! The entry point for the service is [`select::select`]: give it a [`Series`] and a horizon
+//! in steps, get back a [`Forecast`] with the chosen model, its path, measured bounds, the
+//! backtest scores of every candidate and a fallback flag.
+
+pub mod backtest;
+pub mod error;
+pub mod features;
+pub mod interval;
+pub mod models;
+pub mod select;
+pub mod series;
+
+#[cfg(test)]
+pub(crate) mod testdata;
+
+pub use error::ForecastError;
+pub use models::{Model, ModelKind};
+pub use select::{Forecast, SelectConfig, select};
+pub use series::Series;
+
+/// Result type of the forecasting code.
+pub type Result<T, E = ForecastError> = std::result::Result<T, E>;
