@@ -41,7 +41,11 @@ pub async fn fresh_database(label: &str) -> String {
 /// Reads a response that must be a problem document; returns its status and body.
 pub async fn problem_of(resp: reqwest::Response) -> (u16, serde_json::Value) {
     let status = resp.status().as_u16();
-    let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let body: serde_json::Value = resp.json().await.expect("json body");
     assert_eq!(ct.as_deref(), Some("application/problem+json"), "body: {body}");
     assert_eq!(body["status"], status, "body: {body}");

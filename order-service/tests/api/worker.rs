@@ -34,7 +34,10 @@ async fn a_job_of_a_killed_worker_is_completed_exactly_once_after_restart() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     // Taken (on the processing list) and started (the attempt is counted).
     while redis.llen::<_, u64>(&processing).await.unwrap() == 0 || p.status_of(id).await.1 == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the worker never started the job");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the worker never started the job"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
