@@ -7,6 +7,9 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+mod prometheus;
+pub use prometheus::PrometheusServer;
+
 /// Admin URL of the test PostgreSQL server (`TEST_DATABASE_URL`).
 pub fn admin_database_url() -> String {
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into())
