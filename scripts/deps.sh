@@ -37,13 +37,15 @@ start_postgres() {
         as_root pg_ctlcluster $cluster start
         for _ in $(seq 1 50); do pg_up && break; sleep 0.2; done
         pg_up || { log "PostgreSQL did not come up on 127.0.0.1:5432"; exit 1; }
+        # Remembered so that `make down` stops only what we started.
+        echo "$cluster" > "$RUN_DIR/postgres.started"
     fi
     # Password auth over TCP is the cluster's default (scram-sha-256); set ours once.
     if ! PGPASSWORD=$PG_PASSWORD psql -h 127.0.0.1 -U postgres -Atqc 'select 1' >/dev/null 2>&1; then
         log "setting the postgres role's password"
         as_root runuser -u postgres -- psql -qc "ALTER USER postgres PASSWORD '$PG_PASSWORD'"
     fi
-    for db in users catalog orders; do
+    for db in "${PG_DB_PREFIX:-}users" "${PG_DB_PREFIX:-}catalog" "${PG_DB_PREFIX:-}orders"; do
         if [ -z "$(PGPASSWORD=$PG_PASSWORD psql -h 127.0.0.1 -U postgres -Atqc "select 1 from pg_database where datname='$db'")" ]; then
             log "creating database $db"
             PGPASSWORD=$PG_PASSWORD psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"
