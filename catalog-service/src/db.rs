@@ -1,9 +1,8 @@
-//! SQL for products and reservations. Reserve and release each run in one
-//! transaction; the stock update carries its own `stock >= quantity` guard, so
-//! concurrent reservations can never take more than there is.
+//! SQL for products and reservations. The stock update carries its own
+//! `stock >= quantity` guard, so concurrent reservations never take more than there is.
 
 use service_kit::Problem;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::domain::{Product, ProductFields, Reservation};
@@ -103,61 +102,67 @@ pub enum Reserved {
 
 /// Takes `quantity` units for `order_id`, once. Errors: 404 unknown product, 409 when
 /// stock is short, already released, or held with a different quantity.
+///
+/// One statement does both the decrement and the insert, so the product's row lock is
+/// held for a single round trip (a hot product serialises on it). A concurrent
+/// duplicate fails on the primary key, which rolls back its decrement with it.
 pub async fn reserve(db: &PgPool, product_id: Uuid, order_id: Uuid, quantity: i32) -> Result<Reserved, Problem> {
-    let mut tx = db.begin().await.map_err(map_err)?;
     // language=PostgreSQL
-    let inserted: Option<Reservation> = sqlx::query_as(
-        "INSERT INTO reservations (order_id, product_id, quantity, unit_price_cents)
-         SELECT $1, id, $3, price_cents FROM products WHERE id = $2
-         ON CONFLICT (order_id, product_id) DO NOTHING RETURNING *",
+    let taken: Result<Option<Reservation>, sqlx::Error> = sqlx::query_as(
+        "WITH taken AS (
+             UPDATE products SET stock = stock - $3, updated_at = now()
+             WHERE id = $2 AND stock >= $3 RETURNING price_cents)
+         INSERT INTO reservations (order_id, product_id, quantity, unit_price_cents)
+         SELECT $1, $2, $3, price_cents FROM taken RETURNING *",
     )
     .bind(order_id)
     .bind(product_id)
     .bind(quantity)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    let Some(reservation) = inserted else {
-        return existing_reservation(&mut tx, product_id, order_id, quantity).await;
-    };
-    // language=PostgreSQL
-    let taken: Option<(i32,)> = sqlx::query_as(
-        "UPDATE products SET stock = stock - $2, updated_at = now()
-         WHERE id = $1 AND stock >= $2 RETURNING stock",
-    )
-    .bind(product_id)
-    .bind(quantity)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    if taken.is_none() {
-        tx.rollback().await.map_err(map_err)?;
-        let left = get(db, product_id).await?.map_or(0, |p| p.stock);
-        return Err(Problem::conflict(format!(
-            "insufficient stock for product {product_id}: {quantity} requested, {left} available"
-        ))
-        .with_error("product_id", product_id.to_string()));
+    .fetch_optional(db)
+    .await;
+    match taken {
+        Ok(Some(reservation)) => Ok(Reserved::Taken(reservation)),
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("reservations_pkey") => {
+            existing_reservation(db, product_id, order_id, quantity)
+                .await?
+                .ok_or_else(|| not_found(product_id))
+        }
+        Err(e) => Err(map_err(e)),
+        // Nothing taken: a retry of a reservation already held, an unknown product, or too little stock.
+        Ok(None) => match existing_reservation(db, product_id, order_id, quantity).await? {
+            Some(held) => Ok(held),
+            None => {
+                let left = get(db, product_id).await?.ok_or_else(|| not_found(product_id))?.stock;
+                Err(Problem::conflict(format!(
+                    "insufficient stock for product {product_id}: {quantity} requested, {left} available"
+                ))
+                .with_error("product_id", product_id.to_string()))
+            }
+        },
     }
-    tx.commit().await.map_err(map_err)?;
-    Ok(Reserved::Taken(reservation))
 }
 
+fn not_found(product_id: Uuid) -> Problem {
+    Problem::not_found(format!("product {product_id} does not exist"))
+}
+
+/// The order's reservation of the product as a retry sees it: `None` when there is none.
 async fn existing_reservation(
-    tx: &mut Transaction<'_, Postgres>,
+    db: &PgPool,
     product_id: Uuid,
     order_id: Uuid,
     quantity: i32,
-) -> Result<Reserved, Problem> {
+) -> Result<Option<Reserved>, Problem> {
     // language=PostgreSQL
     let held: Option<Reservation> =
         sqlx::query_as("SELECT * FROM reservations WHERE order_id = $1 AND product_id = $2")
             .bind(order_id)
             .bind(product_id)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(db)
             .await
             .map_err(map_err)?;
     match held {
-        None => Err(Problem::not_found(format!("product {product_id} does not exist"))),
+        None => Ok(None),
         Some(r) if r.released_at.is_some() => Err(Problem::conflict(format!(
             "order {order_id} already released product {product_id}"
         ))),
@@ -165,7 +170,7 @@ async fn existing_reservation(
             "order {order_id} already holds {} of product {product_id}, not {quantity}",
             r.quantity
         ))),
-        Some(r) => Ok(Reserved::AlreadyHeld(r)),
+        Some(r) => Ok(Some(Reserved::AlreadyHeld(r))),
     }
 }
 
@@ -215,6 +220,6 @@ pub async fn release(db: &PgPool, product_id: Uuid, order_id: Uuid) -> Result<(R
         .await
         .map_err(map_err)?;
     tx.commit().await.map_err(map_err)?;
-    let row = row.ok_or_else(|| Problem::not_found(format!("product {product_id} does not exist")))?;
+    let row = row.ok_or_else(|| not_found(product_id))?;
     Ok((row, 0))
 }

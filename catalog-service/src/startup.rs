@@ -21,7 +21,7 @@ pub struct AppState {
 
 /// Connects to PostgreSQL and Redis, runs migrations and binds the listener.
 pub async fn build(config: Config) -> anyhow::Result<Server> {
-    let db = service_kit::stores::postgres(&config.database_url, config.database_max_connections).await?;
+    let db = service_kit::stores::postgres(&config.database_url, &config.pool).await?;
     sqlx::migrate!().run(&db).await.context("cannot run migrations")?;
     let redis = service_kit::stores::redis(&config.redis_url)?;
     let cache = JsonCache::new(

@@ -1,6 +1,7 @@
 //! Flags and environment variables for the API and the worker.
 
 use service_kit::HttpArgs;
+use service_kit::stores::PoolArgs;
 use service_kit::telemetry::LogFormat;
 
 /// `order-service [FLAGS]` serves the API; `order-service worker [FLAGS]` runs the worker.
@@ -37,9 +38,9 @@ pub struct Stores {
         default_value = "postgres://postgres:postgres@127.0.0.1:5432/orders"
     )]
     pub database_url: String,
-    /// Connections per process; the server sees this times the replica count.
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
-    pub database_max_connections: u32,
+    /// Connection pool sizing.
+    #[command(flatten)]
+    pub pool: PoolArgs,
     /// Redis holding the work queue.
     #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
     pub redis_url: String,

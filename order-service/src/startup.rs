@@ -27,7 +27,7 @@ pub struct AppState {
 
 /// Connects to the database (migrating it) and to Redis; shared with the worker.
 pub async fn connect(stores: &Stores) -> anyhow::Result<(PgPool, redis::aio::ConnectionManager)> {
-    let db = service_kit::stores::postgres(&stores.database_url, stores.database_max_connections).await?;
+    let db = service_kit::stores::postgres(&stores.database_url, &stores.pool).await?;
     sqlx::migrate!().run(&db).await.context("cannot run migrations")?;
     let redis = service_kit::stores::redis(&stores.redis_url)?;
     Ok((db, redis))

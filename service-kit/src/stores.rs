@@ -8,12 +8,31 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
-/// Opens a pool. `max_connections` is per process: with N replicas of a service the
-/// server sees N times as many, which is why the default is small.
-pub async fn postgres(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+/// Pool sizing, shared by every service that owns a database.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PoolArgs {
+    /// Connections per process; the server sees this times the replica count, which
+    /// is why the default is small.
+    #[arg(
+        long = "database-max-connections",
+        env = "DATABASE_MAX_CONNECTIONS",
+        default_value_t = 10
+    )]
+    pub max_connections: u32,
+    /// How long a request waits for a free connection before it fails with 503.
+    #[arg(
+        long = "database-acquire-timeout-ms",
+        env = "DATABASE_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 3000
+    )]
+    pub acquire_timeout_ms: u64,
+}
+
+/// Opens a pool.
+pub async fn postgres(url: &str, pool: &PoolArgs) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(3))
+        .max_connections(pool.max_connections)
+        .acquire_timeout(Duration::from_millis(pool.acquire_timeout_ms))
         .connect(url)
         .await
         .with_context(|| format!("cannot connect to PostgreSQL at {}", redact(url)))

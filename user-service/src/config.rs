@@ -1,6 +1,7 @@
 //! Flags and environment variables, with defaults that work on one machine.
 
 use service_kit::HttpArgs;
+use service_kit::stores::PoolArgs;
 
 /// User-service configuration.
 #[derive(Debug, Clone, clap::Parser)]
@@ -16,9 +17,9 @@ pub struct Config {
         default_value = "postgres://postgres:postgres@127.0.0.1:5432/users"
     )]
     pub database_url: String,
-    /// Connections per process; the server sees this times the replica count.
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
-    pub database_max_connections: u32,
+    /// Connection pool sizing.
+    #[command(flatten)]
+    pub pool: PoolArgs,
     /// Redis used as a read cache.
     #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
     pub redis_url: String,

@@ -71,7 +71,11 @@ pub(crate) async fn spawn_app() -> TestApp {
     let config = Config {
         port: 0,
         database_url: testing::fresh_database("catalog").await,
-        database_max_connections: 20,
+        // A loaded 2-core machine opens connections slowly: wait longer than in production.
+        pool: service_kit::stores::PoolArgs {
+            max_connections: 20,
+            acquire_timeout_ms: 15_000,
+        },
         redis_url: testing::redis_url(),
         redis_prefix: testing::redis_prefix(),
         cache_ttl_seconds: 60,

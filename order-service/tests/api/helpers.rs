@@ -23,7 +23,11 @@ async fn start_user() -> String {
     let config = user_service::Config {
         port: 0,
         database_url: testing::fresh_database("users").await,
-        database_max_connections: 5,
+        // A loaded 2-core machine opens connections slowly: wait longer than in production.
+        pool: service_kit::stores::PoolArgs {
+            max_connections: 5,
+            acquire_timeout_ms: 15_000,
+        },
         redis_url: testing::redis_url(),
         redis_prefix: testing::redis_prefix(),
         cache_ttl_seconds: 60,
@@ -39,7 +43,11 @@ pub(crate) async fn start_catalog() -> String {
     let config = catalog_service::Config {
         port: 0,
         database_url: testing::fresh_database("catalog").await,
-        database_max_connections: 20,
+        // A loaded 2-core machine opens connections slowly: wait longer than in production.
+        pool: service_kit::stores::PoolArgs {
+            max_connections: 20,
+            acquire_timeout_ms: 15_000,
+        },
         redis_url: testing::redis_url(),
         redis_prefix: testing::redis_prefix(),
         cache_ttl_seconds: 60,
@@ -56,7 +64,11 @@ pub(crate) async fn start_catalog() -> String {
 pub(crate) async fn start_orders(users: &str, catalog: &str, redis_url: &str) -> (String, Stores) {
     let stores = Stores {
         database_url: testing::fresh_database("orders").await,
-        database_max_connections: 20,
+        // A loaded 2-core machine opens connections slowly: wait longer than in production.
+        pool: service_kit::stores::PoolArgs {
+            max_connections: 20,
+            acquire_timeout_ms: 15_000,
+        },
         redis_url: redis_url.to_owned(),
         redis_prefix: testing::redis_prefix(),
     };
