@@ -1,5 +1,5 @@
 # The project's commands. Each target is a line or two; the work lives in scripts/.
-.PHONY: help deps build test fmt lint up down clean-data
+.PHONY: help deps build test check-deploy fmt up down clean-data
 
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TARGET_DIR
@@ -13,10 +13,14 @@ deps: ## install (apt) and start PostgreSQL and Redis on loopback when needed
 build: ## build every binary in release mode
 	cargo build --release --workspace --bins
 
-test: deps ## format check, clippy, and every test against real PostgreSQL and Redis
+test: deps ## format check, clippy, every test (real PostgreSQL, Redis, Prometheus), deploy checks
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
 	bash scripts/nextest.sh
+	bash scripts/check-deploy.sh
+
+check-deploy: ## check Dockerfile, compose, k8s and monitoring files offline with the real tools
+	bash scripts/check-deploy.sh
 
 fmt: ## format the code
 	cargo fmt --all

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Checks every deployment and monitoring file offline, with the real tools: the
+# Dockerfile, docker-compose.yml, k8s/ (with keda/ and gitops/), and monitoring/.
+# No Docker engine, no cluster, no network but the package registries: what the
+# tools need is installed on first use (apt for promtool and amtool, a private venv
+# for the Python validators, npm for the Argo CD models) and reused afterwards.
+# Prints each check; stops with a message at the first failure.
+#
+#   bash scripts/check-deploy.sh
+#
+# DEPLOY_TOOLS_DIR  where the venv, npm packages and generated schemas live
+#                   (default ~/.cache/predictive-platform/deploy-tools)
+# K8S_VERSION       Kubernetes version to validate against (default 1.32)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TOOLS=${DEPLOY_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/predictive-platform/deploy-tools}
+K8S_VERSION=${K8S_VERSION:-1.32}
+VENV=$TOOLS/venv
+NPM_DIR=$TOOLS/npm
+SCHEMAS=$TOOLS/schemas
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+log() { echo "check-deploy: $*"; }
+die() { echo "check-deploy: FAIL: $*" >&2; exit 1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# check DESCRIPTION CMD...: runs CMD quietly, shows its output only when it fails.
+check() {
+    local what=$1
+    shift
+    if "$@" >"$WORK/out" 2>&1; then
+        echo "  ok: $what"
+    else
+        sed 's/^/    /' "$WORK/out" >&2
+        die "$what"
+    fi
+}
+
+# helper CMD ARGS...: our own checks (deploy/check_deploy.py), which print each result.
+helper() { "$VENV/bin/python" "$ROOT/deploy/check_deploy.py" "$@" | sed 's/^/  /'; }
+
+# ---------------------------------------------------------------- install
+hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+install_apt() {
+    local missing=()
+    command -v promtool >/dev/null || missing+=(prometheus)
+    command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
+    command -v node >/dev/null || missing+=(nodejs)
+    command -v npm >/dev/null || missing+=(npm)
+    python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+    [ ${#missing[@]} -eq 0 ] && return
+    log "installing ${missing[*]} with apt"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Reinstalled only when deploy/requirements.txt (or package.json) changes: the
+# stamp holds the hash of what was installed.
+install_venv() {
+    local want
+    want=$(hash_of deploy/requirements.txt)
+    [ "$(cat "$VENV/.stamp" 2>/dev/null)" = "$want" ] && return
+    log "installing the Python validators into $VENV"
+    rm -rf "$VENV" "$SCHEMAS"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check -r deploy/requirements.txt
+    echo "$want" >"$VENV/.stamp"
+}
+
+install_npm() {
+    local want
+    want=$(hash_of deploy/package.json deploy/package-lock.json)
+    [ "$(cat "$NPM_DIR/.stamp" 2>/dev/null)" = "$want" ] && return
+    log "installing the Argo CD and Argo Rollouts models into $NPM_DIR"
+    rm -rf "$NPM_DIR" "$SCHEMAS"
+    mkdir -p "$NPM_DIR"
+    cp deploy/package.json deploy/package-lock.json "$NPM_DIR/"
+    (cd "$NPM_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$want" >"$NPM_DIR/.stamp"
+}
+
+mkdir -p "$TOOLS"
+install_apt
+install_venv
+install_npm
+command -v kubectl >/dev/null || die "kubectl is missing (it ships with this machine image; Debian has no package for it)"
+export PATH="$VENV/bin:$PATH"
+
+# ---------------------------------------------------------------- containers
+log "containers"
+# Every finding fails, warnings and style included.
+check "hadolint Dockerfile" hadolint --failure-threshold style Dockerfile
+check "docker-compose.yml against the compose specification" \
+    check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+missing_mounts=$(grep -oE '\./monitoring/[A-Za-z0-9_./-]+' docker-compose.yml | while read -r p; do [ -e "$p" ] || echo "$p"; done)
+[ -z "$missing_mounts" ] || die "docker-compose.yml mounts paths that do not exist: $missing_mounts"
+echo "  ok: docker-compose.yml bind mounts exist"
+
+# ---------------------------------------------------------------- monitoring
+log "monitoring"
+for cfg in monitoring/prometheus/prometheus.yml monitoring/prometheus/prometheus.native.yml; do
+    check "promtool check config $cfg (with its rule files)" promtool check config "$cfg"
+done
+# Debian's promtool lacks Kubernetes service discovery: the helper checks those
+# blocks and hands promtool a copy with static targets in their place.
+helper prom-k8s-config monitoring/prometheus/prometheus.k8s.yml "$WORK/prometheus.k8s.yml"
+check "promtool check config monitoring/prometheus/prometheus.k8s.yml (SD blocks replaced)" \
+    promtool check config "$WORK/prometheus.k8s.yml"
+check "promtool check rules" promtool check rules monitoring/prometheus/rules/*.yml
+for t in monitoring/prometheus/tests/*.yml; do
+    check "promtool test rules $t" promtool test rules "$t"
+done
+check "amtool check-config monitoring/alertmanager/alertmanager.yml" \
+    amtool check-config monitoring/alertmanager/alertmanager.yml
+helper dashboards
+helper adapter-drift
+
+# ---------------------------------------------------------------- kubernetes
+log "kubernetes (schemas of Kubernetes $K8S_VERSION, strict about unknown fields)"
+check "kubectl kustomize k8s" sh -c 'kubectl kustomize k8s >"$1"' _ "$WORK/k8s.yaml"
+helper apply-f-layout
+# What Argo CD applies: k8s/ with the Application's kustomize patches.
+helper argo-overlay "$WORK/argocd"
+check "kubectl kustomize (k8s/ as the Argo CD Application renders it)" \
+    sh -c 'kubectl kustomize "$1" >"$2"' _ "$WORK/argocd" "$WORK/argocd.yaml"
+KEDA_FILES=(k8s/keda/*.yaml)
+GITOPS_FILES=(k8s/gitops/*.yaml k8s/gitops/canary/*.yaml)
+# kubernetes-validate checks the built-in kinds and only warns about custom
+# resources; those are checked against their CRD schemas below.
+# One call for all files: most of its time is loading the schemas.
+check "kubernetes-validate --strict: kustomize output, Argo CD view, keda/, gitops/" \
+    kubernetes-validate --strict -k "$K8S_VERSION" --quiet \
+    "$WORK/k8s.yaml" "$WORK/argocd.yaml" "${KEDA_FILES[@]}" "${GITOPS_FILES[@]}"
+helper crd-schemas "$SCHEMAS" "$NPM_DIR/node_modules" "${KEDA_FILES[@]}" "${GITOPS_FILES[@]}"
+"$VENV/bin/python" deploy/check_deploy.py argocd-json "${GITOPS_FILES[@]}" >"$WORK/argocd.jsonl"
+NODE_PATH="$NPM_DIR/node_modules" node deploy/validate-argocd.js <"$WORK/argocd.jsonl" | sed 's/^/  /' \
+    || die "Argo CD resources do not match the Argo CD models"
+# One autoscaler per workload, both on a plain cluster with KEDA and under Argo CD.
+helper autoscaling-conflicts "$WORK/k8s.yaml" "${KEDA_FILES[@]}"
+helper autoscaling-conflicts "$WORK/argocd.yaml" "${KEDA_FILES[@]}" "${GITOPS_FILES[@]}"
+helper tiers "$WORK/k8s.yaml"
+
+# ---------------------------------------------------------------- metric names
+log "metric names (dashboards, rules, adapter rules, HPAs, ScaledObjects, analyses)"
+helper metric-names "$WORK/k8s.yaml" "${KEDA_FILES[@]}" "${GITOPS_FILES[@]}"
+
+log "all deployment checks passed"
