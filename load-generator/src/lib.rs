@@ -1,0 +1,20 @@
+//! Open-loop load generator for the shop services.
+//!
+//! Layout: `shape` (rate as a pure function of time) and `trace` (CSV traces as rates) feed
+//! `schedule` (due times); `driver` starts actions on schedule under an in-flight cap; `scenario`
+//! picks actions and `shop` performs them over HTTP after `seed` prepared the ids they need;
+//! `stats` records HDR latencies from due times and `report` prints them. `cli` and `app` wire a
+//! command line into a run; `bench_target` is a trivial server for measuring the generator itself.
+
+pub mod app;
+pub mod bench_target;
+pub mod cli;
+pub mod driver;
+pub mod report;
+pub mod scenario;
+pub mod schedule;
+pub mod seed;
+pub mod shape;
+pub mod shop;
+pub mod stats;
+pub mod trace;

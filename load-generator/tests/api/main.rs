@@ -1,0 +1,6 @@
+//! Integration tests: the generator against small axum servers on loopback, each run a few seconds.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+mod open_loop;
+mod shop;
