@@ -1,5 +1,5 @@
 # The project's commands. Each target is a line or two; the work lives in scripts/.
-.PHONY: help deps build test check-deploy fmt up down clean-data
+.PHONY: help deps build test check-deploy fmt up down clean-data loadtest bench
 
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TARGET_DIR
@@ -33,3 +33,9 @@ down: ## stop what `make up` started (data is kept)
 
 clean-data: down ## drop the services' databases and Redis keys
 	@bash scripts/clean-data.sh
+
+loadtest: ## a two-minute burst against the platform `make up` started
+	@bash scripts/loadtest.sh
+
+bench: deps build ## benchmark a platform of its own and print the figures
+	@bash scripts/bench.sh

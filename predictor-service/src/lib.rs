@@ -1,9 +1,28 @@
-//! Predictor service library: pure forecasting models (`forecast`) and the trace evaluation
-//! behind the `backtest` subcommand (`evaluation`, `report`). No I/O happens here except the
-//! CSV trace loader in `forecast::series`, so the HTTP layer can call everything from
-//! `spawn_blocking` and tests can call it directly.
+//! Predictor service: forecasts each service's CPU demand from Prometheus history and serves
+//! the forecasts over HTTP and as Prometheus series for the HPA.
+//!
+//! Layout: `forecast` holds the pure models and their selection; `evaluation` and `report`
+//! the `backtest` subcommand. The service is `config` (flags), `targets` (queries per
+//! service), `prom` (Prometheus client), `worker` (the refresh loop, fits in
+//! `spawn_blocking`), `training`, `prediction` (the utilization arithmetic and the JSON
+//! answer), `state` (what requests read), `metrics`, `whatif` (`POST /forecast`), `routes`
+//! and `startup`.
 
+pub mod config;
 pub mod duration;
 pub mod evaluation;
 pub mod forecast;
+pub mod metrics;
+pub mod prediction;
+pub mod prom;
 pub mod report;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod targets;
+pub mod training;
+pub mod whatif;
+pub mod worker;
+
+pub use config::Config;
+pub use startup::{AppState, app, build};

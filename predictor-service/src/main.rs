@@ -1,12 +1,13 @@
-//! `predictor-service` command line. `backtest` scores every model on CSV traces; `bench`
-//! times model selection on synthetic series (the training-time budget of `make bench`).
-//! The HTTP service will arrive as a `serve` subcommand beside them.
+//! `predictor-service` command line. Without a subcommand (or with `serve`) it runs the HTTP
+//! service; `backtest` scores every model on CSV traces; `bench` times model selection on
+//! synthetic series (the training-time budget of `make bench`).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
+use predictor_service::Config;
 use predictor_service::duration::parse_duration;
 use predictor_service::evaluation::{EvalConfig, TraceReport, evaluate_trace, horizon_steps, summarize};
 use predictor_service::forecast::series::load_csv;
@@ -18,15 +19,22 @@ use tracing_subscriber::EnvFilter;
 #[command(
     name = "predictor-service",
     version,
-    about = "Forecasts CPU demand for the autoscaler"
+    about = "Forecasts CPU demand for the autoscaler",
+    // The service's flags belong to the bare command; a subcommand takes only its own.
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    /// Flags of the service when no subcommand is given.
+    #[command(flatten)]
+    serve: Config,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the HTTP service (the default when no subcommand is given).
+    Serve(Box<Config>),
     /// Score every model on CSV traces with a rolling-origin backtest.
     Backtest(BacktestArgs),
     /// Time model selection on synthetic series (one week at one-minute steps by default).
@@ -69,14 +77,36 @@ struct BenchArgs {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("predictor_service=info")))
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
-        Command::Backtest(args) => run_backtest(&args),
-        Command::Bench(args) => run_bench(&args),
-    }
+    let cli = Cli::parse();
+    let config = match cli.command {
+        None => cli.serve,
+        Some(Command::Serve(config)) => *config,
+        Some(command) => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("predictor_service=info")),
+                )
+                .with_writer(std::io::stderr)
+                .init();
+            return match command {
+                Command::Backtest(args) => run_backtest(&args),
+                Command::Bench(args) => run_bench(&args),
+                Command::Serve(_) => Ok(()),
+            };
+        }
+    };
+    serve(config)
+}
+
+/// The service runs on tokio; the CLI subcommands stay plain threads.
+fn serve(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the tokio runtime")?;
+    runtime.block_on(async {
+        service_kit::telemetry::init(config.http.log_format, "info,predictor_service=debug");
+        let server = predictor_service::build(config).await?;
+        server.run(service_kit::shutdown::signal()).await?;
+        Ok(())
+    })
 }
 
 fn run_backtest(args: &BacktestArgs) -> anyhow::Result<()> {

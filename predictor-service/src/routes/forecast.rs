@@ -1,0 +1,38 @@
+//! `POST /forecast`: stateless what-if forecasts, with a body limit of its own (a week at
+//! 15-second steps is about 1 MB of JSON, far above the shared 64 KiB limit).
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::post;
+use service_kit::{ApiJson, Problem};
+
+use crate::AppState;
+use crate::forecast::{Forecast, ForecastError};
+use crate::whatif::{self, BODY_LIMIT_BYTES, ForecastRequest};
+
+pub(crate) fn router() -> Router<AppState> {
+    // The route's own limit is the innermost layer, so it wins over the shared one.
+    Router::new().route(
+        "/forecast",
+        post(create_forecast).layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES)),
+    )
+}
+
+#[tracing::instrument(skip_all, fields(values = req.values.len()))]
+async fn create_forecast(ApiJson(req): ApiJson<ForecastRequest>) -> Result<ApiJson<Forecast>, Problem> {
+    let valid = req.validate().map_err(Problem::unprocessable)?;
+    let forecast = tokio::task::spawn_blocking(move || whatif::run(&valid))
+        .await
+        .map_err(|e| {
+            tracing::error!(error.message = %e, "forecast task failed");
+            Problem::internal()
+        })?;
+    match forecast {
+        Ok(f) => Ok(ApiJson(f)),
+        Err(e @ (ForecastError::InvalidInput(_) | ForecastError::NoData)) => Err(Problem::unprocessable(e.to_string())),
+        Err(e) => {
+            tracing::error!(error.message = %e, "forecast failed");
+            Err(Problem::internal())
+        }
+    }
+}

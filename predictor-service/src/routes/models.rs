@@ -1,0 +1,78 @@
+//! `GET /models/status` and `POST /models/{service}/retrain`. A retrain is asynchronous: the
+//! request flags the service and wakes the refresh loop, which reselects the model off the
+//! request path; the answer is 202 and `/models/status` shows the new `last_trained`.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use service_kit::problem::ApiPath;
+use service_kit::{ApiJson, Problem};
+
+use crate::AppState;
+use crate::forecast::ModelKind;
+use crate::forecast::backtest::ModelScore;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/models/status", get(list_model_status))
+        .route("/models/{service}/retrain", post(retrain_model))
+}
+
+/// One service's model, as `/models/status` lists it.
+#[derive(Debug, Serialize)]
+struct ModelStatus {
+    service: String,
+    model: Option<ModelKind>,
+    samples: usize,
+    last_trained: Option<DateTime<Utc>>,
+    training_seconds: Option<f64>,
+    fallback: bool,
+    fallback_reason: Option<String>,
+    retrain_pending: bool,
+    scores: Vec<ModelScore>,
+}
+
+async fn list_model_status(State(state): State<AppState>) -> ApiJson<Vec<ModelStatus>> {
+    let all = state
+        .shared
+        .read()
+        .values()
+        .map(|e| ModelStatus {
+            service: e.target.service.clone(),
+            model: e.prediction.model,
+            samples: e.prediction.samples,
+            last_trained: e.trained.as_ref().map(|t| t.last_trained),
+            training_seconds: e.trained.as_ref().map(|t| t.training_seconds),
+            fallback: e.prediction.fallback,
+            fallback_reason: e.prediction.fallback_reason.clone(),
+            retrain_pending: e.retrain_requested,
+            scores: e.trained.as_ref().map(|t| t.scores.clone()).unwrap_or_default(),
+        })
+        .collect();
+    ApiJson(all)
+}
+
+#[derive(Debug, Serialize)]
+struct RetrainAccepted {
+    service: String,
+    status: &'static str,
+}
+
+async fn retrain_model(
+    State(state): State<AppState>,
+    ApiPath(service): ApiPath<String>,
+) -> Result<(StatusCode, ApiJson<RetrainAccepted>), Problem> {
+    if !state.shared.request_retrain(&service) {
+        return Err(Problem::not_found(format!(
+            "service {service:?} is not forecast by this predictor"
+        )));
+    }
+    let body = RetrainAccepted {
+        service,
+        status: "scheduled",
+    };
+    Ok((StatusCode::ACCEPTED, ApiJson(body)))
+}

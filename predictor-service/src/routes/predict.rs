@@ -1,0 +1,71 @@
+//! `GET /predict/{service}` and `GET /predict/all`: the latest predictions from memory. Only
+//! a `?horizon=` other than the configured one costs a fit (on the blocking pool).
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use service_kit::problem::{ApiPath, ApiQuery};
+use service_kit::{ApiJson, Problem};
+
+use crate::AppState;
+use crate::duration::parse_duration;
+use crate::prediction::Prediction;
+
+pub(crate) fn router() -> Router<AppState> {
+    // A static segment outranks a parameter, so `all` never reaches `get_prediction`.
+    Router::new()
+        .route("/predict/all", get(list_predictions))
+        .route("/predict/{service}", get(get_prediction))
+}
+
+#[derive(Debug, Deserialize)]
+struct PredictQuery {
+    /// e.g. `10m`; default: the configured horizon.
+    horizon: Option<String>,
+}
+
+fn unknown(service: &str) -> Problem {
+    Problem::not_found(format!("service {service:?} is not forecast by this predictor"))
+}
+
+async fn get_prediction(
+    State(state): State<AppState>,
+    ApiPath(service): ApiPath<String>,
+    ApiQuery(query): ApiQuery<PredictQuery>,
+) -> Result<Response, Problem> {
+    let horizon = match query.horizon.as_deref() {
+        None => state.config.horizon_seconds,
+        Some(text) => parse_duration(text).map_err(|e| Problem::bad_request(format!("invalid horizon: {e}")))?,
+    };
+    if horizon == state.config.horizon_seconds {
+        let prediction = state.shared.prediction(&service).ok_or_else(|| unknown(&service))?;
+        return Ok(ApiJson(prediction.as_ref()).into_response());
+    }
+    if horizon > state.config.history_seconds {
+        return Err(Problem::unprocessable(format!(
+            "horizon {horizon}s exceeds the history of {}s",
+            state.config.history_seconds
+        )));
+    }
+    let entry = state.shared.entry(&service).ok_or_else(|| unknown(&service))?;
+    let steps = state.config.horizon_steps(horizon);
+    let prediction = tokio::task::spawn_blocking(move || crate::training::predict_at(&entry, horizon, steps))
+        .await
+        .map_err(|e| {
+            tracing::error!(error.message = %e, "forecast task failed");
+            Problem::internal()
+        })?;
+    Ok(ApiJson(prediction).into_response())
+}
+
+async fn list_predictions(State(state): State<AppState>) -> ApiJson<Vec<Prediction>> {
+    let all = state
+        .shared
+        .read()
+        .values()
+        .map(|e| e.prediction.as_ref().clone())
+        .collect();
+    ApiJson(all)
+}

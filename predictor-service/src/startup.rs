@@ -1,0 +1,65 @@
+//! Wiring: targets from the configuration, the Prometheus client, the shared state, the
+//! refresh loop, the router, and the bound listener.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use service_kit::{Readiness, Server};
+
+use crate::config::Config;
+use crate::prom::Prometheus;
+use crate::state::Shared;
+use crate::worker::Worker;
+
+/// The `service` label of the predictor's own HTTP metrics.
+pub const SERVICE: &str = "predictor-service";
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// Predictions and models, written by the refresh loop.
+    pub shared: Arc<Shared>,
+    /// The configuration (horizon and step, for `?horizon=`).
+    pub config: Arc<Config>,
+}
+
+/// Validates the configuration, starts the refresh loop and binds the listener. The loop is
+/// a task of the current runtime: it ends with the process (or with a test's runtime).
+pub async fn build(config: Config) -> anyhow::Result<Server> {
+    let targets = crate::targets::targets(&config).context("invalid service configuration")?;
+    if config.horizon_seconds > config.history_seconds {
+        anyhow::bail!("--horizon must not exceed --history");
+    }
+    let prometheus = Prometheus::new(
+        &config.prometheus_url,
+        Duration::from_millis(config.prometheus_timeout_ms),
+    )?;
+    let config = Arc::new(config);
+    let shared = Arc::new(Shared::new(targets, config.horizon_seconds));
+    let worker = Worker {
+        shared: Arc::clone(&shared),
+        prometheus: prometheus.clone(),
+        config: Arc::clone(&config),
+    };
+    tokio::spawn(worker.run());
+    let readiness = Readiness::new().check("prometheus", move || {
+        let prometheus = prometheus.clone();
+        async move { prometheus.ready().await }
+    });
+    let router = app(
+        AppState {
+            shared,
+            config: Arc::clone(&config),
+        },
+        readiness,
+        &config.http,
+    );
+    Server::bind(&config.http.host, config.port, router).await
+}
+
+/// The whole router, usable without a socket.
+pub fn app(state: AppState, readiness: Readiness, http: &service_kit::HttpArgs) -> Router {
+    service_kit::http::finish(SERVICE, crate::routes::router().with_state(state), readiness, http)
+}

@@ -1,0 +1,195 @@
+//! The refresh loop: every refresh interval, per service, read the demand history, replicas
+//! and request from Prometheus, then refit the serving model (cheap) or re-run the model
+//! selection (at the retrain interval, on request, or while the last one was a fallback),
+//! in `spawn_blocking` so that fits never hold up the request threads. Services refresh
+//! concurrently, so one slow query delays only its own service.
+//!
+//! On failure the last prediction keeps being served with `fallback: true` and the reason;
+//! a service that never had data gets an empty prediction saying why.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::config::Config;
+use crate::forecast::{ModelKind, Series};
+use crate::metrics;
+use crate::prediction::{Observed, Prediction};
+use crate::prom::{PromError, Prometheus};
+use crate::state::Shared;
+use crate::targets::{CpuRequest, Target};
+use crate::training::{self, Trained};
+
+/// What the loop needs; cheap to clone into tasks.
+#[derive(Clone)]
+pub struct Worker {
+    /// Shared state it writes.
+    pub shared: Arc<Shared>,
+    /// Prometheus client.
+    pub prometheus: Prometheus,
+    /// The configuration (intervals, horizon, history).
+    pub config: Arc<Config>,
+}
+
+impl Worker {
+    /// Runs forever: refresh all, then sleep until the next interval or a retrain request.
+    pub async fn run(self) {
+        let interval = Duration::from_secs(self.config.refresh_seconds.max(1));
+        loop {
+            self.refresh_all().await;
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {},
+                () = self.shared.wake.notified() => {},
+            }
+        }
+    }
+
+    /// Refreshes every service concurrently and waits for all of them.
+    pub async fn refresh_all(&self) {
+        let targets: Vec<Target> = self.shared.read().values().map(|e| e.target.clone()).collect();
+        let mut tasks = tokio::task::JoinSet::new();
+        for target in targets {
+            let worker = self.clone();
+            tasks.spawn(async move { worker.refresh_one(&target).await });
+        }
+        while let Some(done) = tasks.join_next().await {
+            if let Err(e) = done {
+                tracing::error!(error.message = %e, "refresh task failed");
+            }
+        }
+    }
+
+    async fn refresh_one(&self, target: &Target) {
+        match self.observe(target).await {
+            Ok((points, observed)) => {
+                self.shared.mark_prometheus_answered();
+                self.forecast(target, points, observed).await;
+            }
+            Err(e) => self.mark_failed(target, &e),
+        }
+    }
+
+    /// Reads the demand history, the replicas and the request.
+    async fn observe(&self, target: &Target) -> Result<(Vec<(i64, f64)>, Observed), PromError> {
+        let end = Utc::now().timestamp();
+        let start = end - self.config.history_seconds;
+        let step = self.config.effective_step_seconds();
+        let points = self.prometheus.range(&target.demand_query, start, end, step).await?;
+        let replicas = self.prometheus.instant(&target.replicas_query).await?;
+        let request_cores = match &target.cpu_request {
+            CpuRequest::Cores(c) => Some(*c),
+            CpuRequest::Query(q) => self.prometheus.instant(q).await?,
+        };
+        let observed = Observed {
+            current_cores: points.last().map(|p| p.1),
+            replicas,
+            request_cores,
+        };
+        Ok((points, observed))
+    }
+
+    async fn forecast(&self, target: &Target, points: Vec<(i64, f64)>, observed: Observed) {
+        let horizon = self.config.horizon_seconds;
+        let service = target.service.as_str();
+        let step = self.config.effective_step_seconds();
+        let series = match Series::resample(&points, Some(step)) {
+            Ok(r) => Arc::new(r.series),
+            Err(e) => {
+                let days = self.config.history_seconds as f64 / 86_400.0;
+                let reason = format!("no data: the demand query matched nothing in the last {days:.2} days ({e})");
+                self.store(
+                    target,
+                    Prediction::empty(service, horizon, reason, Utc::now()),
+                    None,
+                    None,
+                    observed,
+                );
+                return;
+            }
+        };
+        let previous = self.shared.entry(service);
+        let trained = previous.as_ref().and_then(|e| e.trained.clone());
+        let due = previous.as_ref().is_none_or(|e| e.retrain_requested) || self.retrain_due(trained.as_ref());
+        let h = self.config.horizon_steps(horizon);
+        let history = Arc::clone(&series);
+        let outcome = tokio::task::spawn_blocking(move || {
+            // A refit that fails or diverges on the new data triggers a fresh selection.
+            if let Some(t) = trained.filter(|_| !due)
+                && let Ok(f) = training::refresh(&t, &history)
+            {
+                return Ok((None, f));
+            }
+            training::train(&history, h, &ModelKind::ALL).map(|(t, f)| (Some(t), f))
+        })
+        .await;
+        match outcome {
+            Ok(Ok((new_model, forecast))) => {
+                if let Some(t) = &new_model {
+                    metrics::record_training(target, t);
+                    tracing::info!(service, model = %t.model, fallback = t.fallback, seconds = t.training_seconds, "model selected");
+                }
+                let prediction = Prediction::from_forecast(service, horizon, &forecast, observed, Utc::now());
+                self.store(target, prediction, new_model, Some(series), observed);
+            }
+            Ok(Err(e)) => self.mark_failed(target, &format!("forecast failed: {e}")),
+            Err(e) => self.mark_failed(target, &format!("forecast task failed: {e}")),
+        }
+    }
+
+    /// Due when never trained, when the last selection was a fallback (more history may
+    /// have arrived), or when the retrain interval has passed.
+    fn retrain_due(&self, trained: Option<&Trained>) -> bool {
+        trained.is_none_or(|t| {
+            let age = (Utc::now() - t.last_trained).num_seconds();
+            t.fallback || age >= i64::try_from(self.config.retrain_seconds).unwrap_or(i64::MAX)
+        })
+    }
+
+    fn store(
+        &self,
+        target: &Target,
+        prediction: Prediction,
+        trained: Option<Trained>,
+        history: Option<Arc<Series>>,
+        observed: Observed,
+    ) {
+        let mut entries = self.shared.write();
+        let Some(entry) = entries.get_mut(&target.service) else {
+            return;
+        };
+        let previous_model = entry.prediction.model;
+        metrics::publish(target, &prediction, previous_model);
+        let prediction = Arc::new(prediction);
+        entry.last_good = Some(Arc::clone(&prediction));
+        entry.prediction = prediction;
+        if let Some(t) = trained {
+            entry.trained = Some(t);
+            entry.retrain_requested = false;
+        }
+        entry.history = history;
+        entry.observed = observed;
+        entry.stale_reason = None;
+    }
+
+    /// Keeps the last good values, flagged, or says that nothing is known and why.
+    fn mark_failed(&self, target: &Target, error: &dyn std::fmt::Display) {
+        let reason = match self.shared.prometheus_answered() {
+            true => format!("refresh failed, serving the last values: {error}"),
+            false => format!("prometheus has not answered since start-up: {error}"),
+        };
+        tracing::warn!(service = %target.service, error.message = %error, "refresh failed");
+        let mut entries = self.shared.write();
+        let Some(entry) = entries.get_mut(&target.service) else {
+            return;
+        };
+        // Built from the last good prediction, so reasons do not pile up refresh after refresh.
+        let prediction = match &entry.last_good {
+            Some(p) => p.as_ref().clone().stale(&reason),
+            None => Prediction::empty(&target.service, self.config.horizon_seconds, reason.clone(), Utc::now()),
+        };
+        metrics::publish(target, &prediction, entry.prediction.model);
+        entry.prediction = Arc::new(prediction);
+        entry.stale_reason = Some(reason);
+    }
+}
