@@ -1,20 +1,34 @@
 //! Cost optimizer domain: prices pods, decides scaling with cost in view, and replays demand
 //! traces through autoscaling policies to measure what predictive scaling saves.
 //!
-//! Everything here is pure (no I/O beyond reading a pricing file or a trace) so that the HTTP
-//! service and the `simulate` CLI share one implementation and tests need no running system.
+//! The domain modules (`cost`, `decision`, `hpa`, `policy`, `pricing`, `tiers`, `simulate`, ...)
+//! are pure (no I/O beyond reading a pricing file or a trace), so that the HTTP service and the
+//! `simulate` CLI share one implementation and their tests need no running system. The HTTP
+//! service sits on top: `config`, `startup`, `routes`, `optimizer` (what each endpoint answers),
+//! the `prometheus`, `usage` and `predictor` clients, `gauges` and `api_error`.
 
+pub mod api_error;
+pub mod config;
 pub mod cost;
 pub mod decision;
 pub mod error;
 pub mod forecast;
+pub mod gauges;
 pub mod hpa;
+pub mod optimizer;
 pub mod policy;
+pub mod predictor;
 pub mod pricing;
+pub mod prometheus;
 pub mod report;
+pub mod routes;
 pub mod simulate;
+pub mod startup;
 pub mod svg;
 pub mod tiers;
 pub mod trace;
+pub mod usage;
 
+pub use config::Config;
 pub use error::{Error, Result};
+pub use startup::{AppState, app, build};

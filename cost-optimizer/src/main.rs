@@ -1,5 +1,6 @@
-//! `cost-optimizer` binary. Subcommands: `simulate` replays traces through autoscaling policies.
-//! The HTTP `serve` subcommand is added as another [`Command`] variant on top of the same library.
+//! `cost-optimizer` binary. Without a subcommand (or with `serve`) it runs the HTTP service, so
+//! that container images and manifests need no arguments; `simulate` replays traces through
+//! autoscaling policies.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -9,6 +10,8 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand};
+use cost_optimizer::Config;
+use cost_optimizer::config::parse_seconds;
 use cost_optimizer::forecast::{Forecaster, LastValueTrend};
 use cost_optimizer::pricing::{CostModel, Pricing};
 use cost_optimizer::report::{summarize, summary_table, trace_table};
@@ -17,14 +20,20 @@ use cost_optimizer::trace::Trace;
 
 /// Prices resources, decides scaling, and simulates autoscaling policies.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+// Server flags before a subcommand would be silently ignored by it: refuse them instead.
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    /// The server's flags, used when no subcommand is given.
+    #[command(flatten)]
+    serve: Config,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the HTTP service (the default without a subcommand).
+    Serve(Config),
     /// Replay demand traces through reactive, predictive and cost-aware scaling.
     Simulate(SimulateArgs),
 }
@@ -47,10 +56,10 @@ struct SimulateArgs {
     #[arg(long, default_value_t = 1000)]
     svg_width: usize,
     /// Pod start-up delay (e.g. 60s, 2m).
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, default_value = "60s", value_parser = parse_seconds)]
     startup_delay: f64,
     /// How far ahead forecasts are used for scale-ups.
-    #[arg(long, default_value = "120s", value_parser = parse_duration)]
+    #[arg(long, default_value = "120s", value_parser = parse_seconds)]
     lead: f64,
     /// Demand is scaled so that the trace's peak needs this many pods of capacity 1.
     #[arg(long, default_value_t = 10.0)]
@@ -72,30 +81,28 @@ struct SimulateArgs {
     memory_gib_hour: Option<f64>,
 }
 
-/// Parses `90`, `90s`, `2m` or `1h` into seconds.
-fn parse_duration(s: &str) -> Result<f64, String> {
-    let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: f64 = num.trim().parse().map_err(|e| format!("{s:?}: {e}"))?;
-    let k = match unit {
-        "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        _ => return Err(format!("{s:?}: unit must be s, m or h")),
-    };
-    if n.is_finite() && n >= 0.0 {
-        Ok(n * k)
-    } else {
-        Err(format!("{s:?}: must be non-negative"))
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        None => serve(cli.serve),
+        Some(Command::Serve(config)) => serve(config),
+        Some(Command::Simulate(args)) => run_simulate(&args),
     }
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
-        Command::Simulate(args) => run_simulate(&args),
-    }
+/// The runtime is built here rather than with `#[tokio::main]` so that `simulate`, which runs
+/// on its own threads, does not start one.
+fn serve(config: Config) -> Result<()> {
+    service_kit::telemetry::init(config.http.log_format, "info,cost_optimizer=debug");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let server = cost_optimizer::build(config).await?;
+        server.run(service_kit::shutdown::signal()).await?;
+        Ok(())
+    })
 }
 
 fn run_simulate(args: &SimulateArgs) -> Result<()> {
@@ -184,18 +191,4 @@ fn run_all(args: &SimulateArgs, config: &SimConfig) -> Result<Vec<TraceResult>> 
         .into_iter()
         .map(|r| r.unwrap_or_else(|| Err(anyhow::anyhow!("a trace was not simulated"))))
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("60s"), Ok(60.0));
-        assert_eq!(parse_duration("2m"), Ok(120.0));
-        assert_eq!(parse_duration("90"), Ok(90.0));
-        assert!(parse_duration("5d").is_err());
-        assert!(parse_duration("-1s").is_err());
-    }
 }

@@ -1,0 +1,24 @@
+//! `GET /scaling-decision/{service}`.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use service_kit::ApiJson;
+use service_kit::problem::ApiPath;
+
+use crate::api_error::ApiError;
+use crate::optimizer::{self, DecisionReport};
+use crate::startup::AppState;
+
+/// The scaling-decision route.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/scaling-decision/{service}", get(get_scaling_decision))
+}
+
+#[tracing::instrument(skip_all, fields(service = %service))]
+async fn get_scaling_decision(
+    State(state): State<AppState>,
+    ApiPath(service): ApiPath<String>,
+) -> Result<ApiJson<DecisionReport>, ApiError> {
+    optimizer::scaling_decision(&state, &service).await.map(ApiJson)
+}
