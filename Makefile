@@ -16,8 +16,9 @@ build: ## build every binary in release mode
 test: deps ## format check, clippy, every test (real PostgreSQL, Redis, Prometheus), deploy checks
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
-	bash scripts/nextest.sh
+	bash scripts/nextest.sh --workspace --exclude e2e
 	bash scripts/check-deploy.sh
+	bash scripts/nextest.sh -p e2e  # alone: it measures CPU, other tests would blur it
 
 check-deploy: ## check Dockerfile, compose, k8s and monitoring files offline with the real tools
 	bash scripts/check-deploy.sh
