@@ -1,5 +1,5 @@
 # The project's commands. Each target is a line or two; the work lives in scripts/.
-.PHONY: help deps build test check-deploy fmt up down clean-data loadtest bench
+.PHONY: help deps build test check-deploy fmt up down clean-data loadtest bench demo
 
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TARGET_DIR
@@ -40,3 +40,6 @@ loadtest: ## a two-minute burst against the platform `make up` started
 
 bench: deps build ## benchmark a platform of its own and print the figures
 	@bash scripts/bench.sh
+
+demo: up ## start the platform, burst it, show forecasts, decisions and costs
+	@bash scripts/demo.sh
