@@ -1,8 +1,13 @@
-//! The forecaster seam. Scaling policies depend only on [`Forecaster`], so the predictor
-//! service's models plug in behind an adapter, while this crate ships two small ones: a
-//! last-value-with-trend model for the simulator's default and an oracle for tests.
+//! The forecaster seam. Scaling policies depend only on [`Forecaster`]: the predictor
+//! service's models plug in behind an adapter ([`predictor`], the simulator's default), and
+//! this crate ships two small ones: a last-value-with-trend model to compare against and an
+//! oracle for tests.
 
 use serde::Serialize;
+
+pub mod predictor;
+
+pub use predictor::{PredictorConfig, PredictorForecaster};
 
 /// A forecast over `horizon` steps: `mean[h]` and `upper[h]` are for the step `now_step + h`
 /// (index 0 is the step being decided).
@@ -36,8 +41,8 @@ pub struct ForecastRequest<'a> {
     /// Observations known at the decision step (the last one is the newest scrape), oldest
     /// first, bounded by the caller. Never includes data from after the decision.
     pub history: &'a [f64],
-    /// Absolute index of the decision step in the caller's series (lets an oracle look it up;
-    /// real models ignore it).
+    /// Absolute index of the decision step in the caller's series (lets an oracle look it up,
+    /// and a model align its buckets and memoize per step; it never reads the future by it).
     pub now_step: usize,
     /// Spacing of the series in seconds.
     pub step_seconds: f64,

@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use cost_optimizer::Config;
 use cost_optimizer::config::parse_seconds;
-use cost_optimizer::forecast::{Forecaster, LastValueTrend};
+use cost_optimizer::forecast::{Forecaster, LastValueTrend, PredictorConfig, PredictorForecaster};
 use cost_optimizer::pricing::{CostModel, Pricing};
 use cost_optimizer::report::{summarize, summary_table, trace_table};
 use cost_optimizer::simulate::{PolicyKind, SimConfig, TraceResult, simulate};
@@ -61,6 +61,15 @@ struct SimulateArgs {
     /// How far ahead forecasts are used for scale-ups.
     #[arg(long, default_value = "120s", value_parser = parse_seconds)]
     lead: f64,
+    /// Forecaster of the predictive and cost-aware policies.
+    #[arg(long, value_enum, default_value_t = ForecasterKind::Predictor)]
+    forecaster: ForecasterKind,
+    /// Step of the series the predictor's models see (a multiple of 15 s).
+    #[arg(long, default_value = "5m", value_parser = parse_seconds)]
+    model_step: f64,
+    /// Simulated time between two model selections (backtests) of the predictor.
+    #[arg(long, default_value = "6h", value_parser = parse_seconds)]
+    reselect: f64,
     /// Demand is scaled so that the trace's peak needs this many pods of capacity 1.
     #[arg(long, default_value_t = 10.0)]
     peak_pods: f64,
@@ -79,6 +88,26 @@ struct SimulateArgs {
     /// Override the price of a GiB-hour of memory (USD).
     #[arg(long, env = "COST_MEMORY_GIB_HOUR")]
     memory_gib_hour: Option<f64>,
+}
+
+/// Which model forecasts demand in the simulation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ForecasterKind {
+    /// The predictor service's models: selection by backtest every `--reselect`, refit per
+    /// `--model-step` bucket with the selection's error bands.
+    Predictor,
+    /// Last value plus the damped recent trend (this crate's own, for comparison).
+    LastValueTrend,
+}
+
+impl ForecasterKind {
+    /// The flag's spelling, for reports.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Predictor => "predictor",
+            Self::LastValueTrend => "last-value-trend",
+        }
+    }
 }
 
 fn main() -> Result<()> {
@@ -111,6 +140,10 @@ fn run_simulate(args: &SimulateArgs) -> Result<()> {
     let tier = model.tiers.get(&args.tier)?;
     anyhow::ensure!(args.target > 0.0 && args.target <= 1.0, "--target must be in (0, 1]");
     anyhow::ensure!(args.peak_pods > 0.0, "--peak-pods must be positive");
+    anyhow::ensure!(
+        args.model_step >= 15.0 && args.reselect >= args.model_step,
+        "--model-step must be at least 15s and --reselect at least --model-step"
+    );
     let config = SimConfig {
         startup_delay_seconds: args.startup_delay,
         lead_seconds: args.lead,
@@ -124,7 +157,13 @@ fn run_simulate(args: &SimulateArgs) -> Result<()> {
     let summary = summarize(&results);
     let mut out = std::io::stdout().lock();
     if args.json {
-        let doc = serde_json::json!({ "config": config, "traces": results, "summary": summary });
+        let forecaster = serde_json::json!({
+            "name": args.forecaster.name(),
+            "model_step_seconds": args.model_step,
+            "reselect_seconds": args.reselect,
+        });
+        let doc =
+            serde_json::json!({ "config": config, "forecaster": forecaster, "traces": results, "summary": summary });
         serde_json::to_writer_pretty(&mut out, &doc)?;
         writeln!(out)?;
     } else {
@@ -133,8 +172,9 @@ fn run_simulate(args: &SimulateArgs) -> Result<()> {
         }
         writeln!(
             out,
-            "summary over {} traces (peak {} pods, start-up {} s, lead {} s, {} pods at {:.6} USD/h)\n",
+            "summary over {} traces ({} forecaster, peak {} pods, start-up {} s, lead {} s, {} pods at {:.6} USD/h)\n",
             results.len(),
+            args.forecaster.name(),
             args.peak_pods,
             args.startup_delay,
             args.lead,
@@ -164,7 +204,15 @@ fn run_all(args: &SimulateArgs, config: &SimConfig) -> Result<Vec<TraceResult>> 
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(args.trace.len());
-    let factory = |_: &[f64]| Box::new(LastValueTrend::default()) as Box<dyn Forecaster>;
+    let predictor = PredictorConfig {
+        model_step_seconds: args.model_step,
+        reselect_seconds: args.reselect,
+        ..PredictorConfig::default()
+    };
+    let factory = |_: &[f64]| match args.forecaster {
+        ForecasterKind::Predictor => Box::new(PredictorForecaster::new(predictor.clone())) as Box<dyn Forecaster>,
+        ForecasterKind::LastValueTrend => Box::new(LastValueTrend::default()),
+    };
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {

@@ -149,8 +149,10 @@ pub struct TraceResult {
     pub results: Vec<PolicyResult>,
 }
 
-/// Builds a fresh forecaster for one run; gets the true demand so that an oracle can be built
-/// (real models must ignore it). `Sync` so that traces can run on several threads.
+/// Builds the forecaster for one trace; gets the true demand so that an oracle can be built
+/// (real models must ignore it). Every policy on the trace asks the same forecaster the same
+/// questions in step order, so a model may memoize per step. `Sync` so that traces can run on
+/// several threads.
 pub type ForecasterFactory<'a> = dyn Fn(&[f64]) -> Box<dyn Forecaster> + Sync + 'a;
 
 /// Runs each policy on a trace already scaled to pods.
@@ -161,12 +163,12 @@ pub fn simulate(
     forecaster: &ForecasterFactory<'_>,
     keep_series: bool,
 ) -> TraceResult {
+    // One forecaster for all policies: what it sees (the observed history) does not depend on
+    // the policy, so an expensive model is fitted once per trace rather than once per policy.
+    let mut f = forecaster(&demand.values);
     let results = policies
         .iter()
-        .map(|&p| {
-            let mut f = forecaster(&demand.values);
-            engine::run(&demand.values, config, p, f.as_mut(), keep_series)
-        })
+        .map(|&p| engine::run(&demand.values, config, p, f.as_mut(), keep_series))
         .collect();
     TraceResult {
         trace: demand.clone(),
