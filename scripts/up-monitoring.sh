@@ -6,8 +6,11 @@
 PROMETHEUS_URL="$LOCAL:$PROMETHEUS_PORT"
 launch predictor-service "$BIN_DIR/predictor-service" serve --port "$PREDICTOR_PORT" \
     --prometheus-url "$PROMETHEUS_URL"
+# Natively each service is one process: a policy minimum of 2 replicas (as on
+# Kubernetes) would make every decision a scale-up.
 launch cost-optimizer "$BIN_DIR/cost-optimizer" serve --port "$COST_PORT" \
-    --prometheus-url "$PROMETHEUS_URL" --predictor-url "$LOCAL:$PREDICTOR_PORT"
+    --prometheus-url "$PROMETHEUS_URL" --predictor-url "$LOCAL:$PREDICTOR_PORT" \
+    --pricing-file "${COST_PRICING_FILE:-$ROOT/config/native-cost-policy.json}"
 
 render_prometheus_config() {
     local src="$ROOT/monitoring/prometheus/prometheus.native.yml"

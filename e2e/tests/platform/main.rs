@@ -23,6 +23,11 @@ async fn a_burst_moves_the_forecast_the_hpa_query_and_the_scaling_decision() {
     checks::targets_up(&p).await;
     checks::forecasts_exist(&p, &SHOP).await;
     let before = checks::hpa_replicas(&p, LOADED).await;
+    let idle = checks::sample_decisions(&p, LOADED, Duration::from_secs(1)).await;
+    assert!(
+        !idle.iter().any(|d| d == "scale_up"),
+        "link 'cost optimizer decision': scale_up for {LOADED} before any load, saw {idle:?}"
+    );
     let start = p.prom_time().await;
 
     // Act: a burst at the catalog, journeys placing orders beside it, and the scaling
