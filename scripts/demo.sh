@@ -16,17 +16,19 @@ sleep 15
 show() { python3 -c "$1" "$(curl -fsS "$2")"; }
 printf '\nForecasts (GET %s/predict/all)\n' "$PREDICTOR"
 show 'import json,sys
-print(f"  {\"service\":18} {\"predicted %\":>12} {\"upper %\":>8} {\"cores\":>7} {\"model\":>15}  fallback")
+row = "  {:18} {:>12} {:>8} {:>7} {:>15}  {}"
+print(row.format("service", "predicted %", "upper %", "cores", "model", "fallback"))
+f = lambda v: "-" if v is None else "%.1f" % v
 for p in json.loads(sys.argv[1]):
-    f = lambda v: "-" if v is None else f"{v:.1f}"
-    print(f"  {p[\"service\"]:18} {f(p[\"predicted_utilization\"]):>12} {f(p[\"upper_utilization\"]):>8} {f(p[\"predicted_cores\"]):>7} {p[\"model\"] or \"-\":>15}  {p[\"fallback_reason\"] or \"no\"}")' \
+    print(row.format(p["service"], f(p["predicted_utilization"]), f(p["upper_utilization"]),
+                     f(p["predicted_cores"]), p["model"] or "-", p["fallback_reason"] or "no"))' \
     "$PREDICTOR/predict/all"
 
 for service in user-service catalog-service order-service; do
     printf '\nScaling decision for %s (GET %s/scaling-decision/%s)\n' "$service" "$COST" "$service"
     show 'import json,sys
 d = json.loads(sys.argv[1])
-print(f"  {d[\"action\"]}: {d[\"current_replicas\"]} -> {d[\"recommended_replicas\"]} replicas, SLO risk {d[\"slo_risk\"]}")
+print("  %s: %s -> %s replicas, SLO risk %s" % (d["action"], d["current_replicas"], d["recommended_replicas"], d["slo_risk"]))
 for r in d["reasoning"]: print("  - " + r)' "$COST/scaling-decision/$service"
 done
 
