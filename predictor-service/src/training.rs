@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::forecast::backtest::ModelScore;
 use crate::forecast::interval::apply;
-use crate::forecast::{Forecast, Model as _, ModelKind, Result, SelectConfig, Series, select};
+use crate::forecast::{Forecast, Model as _, ModelKind, Result, SelectConfig, Series, plausible, select};
 use crate::prediction::Prediction;
 use crate::state::ServiceEntry;
 
@@ -39,22 +39,15 @@ pub struct Trained {
     pub bands: Vec<(f64, f64)>,
 }
 
-/// Selects a model on `history` (backtest of every candidate) and forecasts with it. A model
-/// whose final forecast is implausible is dropped and the selection runs again without it.
+/// Selects a model on `history` (backtest of every candidate) and forecasts with it;
+/// `select` itself passes over a model whose final forecast is implausible.
 pub fn train(history: &Series, horizon_steps: usize, candidates: &[ModelKind]) -> Result<(Trained, Forecast)> {
     let started = Instant::now();
-    let mut cfg = SelectConfig {
+    let cfg = SelectConfig {
         candidates: candidates.to_vec(),
         ..SelectConfig::default()
     };
-    let forecast = loop {
-        let forecast = select(history, horizon_steps, &cfg)?;
-        if plausible(&forecast.path, history) || cfg.candidates.len() <= 1 {
-            break forecast;
-        }
-        tracing::warn!(model = %forecast.model, "implausible forecast, selecting without this model");
-        cfg.candidates.retain(|m| *m != forecast.model);
-    };
+    let forecast = select(history, horizon_steps, &cfg)?;
     let bands = forecast
         .path
         .iter()
@@ -73,20 +66,6 @@ pub fn train(history: &Series, horizon_steps: usize, candidates: &[ModelKind]) -
         bands,
     };
     Ok((trained, forecast))
-}
-
-/// A recursive forecast can diverge (a regression on nearly collinear lags of a smooth ramp
-/// fits in-sample and explodes out of it); the backtest ranks models by their errors but
-/// the final refit is not checked there. A path that leaves the history's range by more
-/// than twice its span is refused, so the next model serves instead of an absurd number.
-pub fn plausible(path: &[f64], history: &Series) -> bool {
-    let values = history.values();
-    let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(*v), hi.max(*v))
-    });
-    let margin = 2.0 * (hi - lo) + 1e-9 + 0.1 * hi.abs().max(lo.abs());
-    path.iter()
-        .all(|v| v.is_finite() && *v >= lo - margin && *v <= hi + margin)
 }
 
 /// Refits the trained model on the newest `history` and puts the trained bands around it.
@@ -161,14 +140,5 @@ mod tests {
         assert!(next.path[0] > first.path[0], "{} vs {}", next.path[0], first.path[0]);
         let width = |f: &Forecast| f.upper[5] - f.lower[5];
         assert!((width(&next) - width(&first)).abs() < 1e-9);
-    }
-
-    #[test]
-    fn diverging_paths_are_implausible() {
-        let h = ramp(100);
-        assert!(plausible(&[0.31, 0.32], &h));
-        assert!(!plausible(&[0.31, 1e70], &h));
-        assert!(!plausible(&[f64::NAN], &h));
-        assert!(!plausible(&[-1.0], &h));
     }
 }

@@ -18,7 +18,7 @@ pub(crate) mod testdata;
 
 pub use error::ForecastError;
 pub use models::{Model, ModelKind};
-pub use select::{Forecast, SelectConfig, select};
+pub use select::{Forecast, SelectConfig, plausible, select};
 pub use series::Series;
 
 /// Result type of the forecasting code.

@@ -113,6 +113,10 @@ pub fn select(history: &Series, horizon_steps: usize, cfg: &SelectConfig) -> Res
         let Ok(path) = best.score.model.fit_predict(history, horizon_steps) else {
             continue;
         };
+        if !plausible(&path, history) {
+            tracing::warn!(model = %best.score.model, "implausible forecast, the next model serves");
+            continue;
+        }
         let bands = error_bands(&best.errors, cfg.backtest.level).unwrap_or_default();
         let (lower, upper) = if bands.is_empty() {
             (path.clone(), path.clone())
@@ -136,6 +140,20 @@ pub fn select(history: &Series, horizon_steps: usize, cfg: &SelectConfig) -> Res
     }
     let reason = "no candidate model could be scored".to_owned();
     Ok(fallback(history, horizon_steps, cfg, scores, reason))
+}
+
+/// A recursive forecast can diverge (a regression on nearly collinear lags of a smooth ramp
+/// fits in-sample and explodes out of it); the backtest ranks models by their errors on
+/// earlier origins, not on this final refit. A path that leaves the history's range by more
+/// than twice its span is refused, so the next model serves instead of an absurd number.
+pub fn plausible(path: &[f64], history: &Series) -> bool {
+    let values = history.values();
+    let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(*v), hi.max(*v))
+    });
+    let margin = 2.0 * (hi - lo) + 1e-9 + 0.1 * hi.abs().max(lo.abs());
+    path.iter()
+        .all(|v| v.is_finite() && *v >= lo - margin && *v <= hi + margin)
 }
 
 /// The last value, with bounds from the changes a last-value forecast would have seen in the
@@ -182,6 +200,15 @@ fn fallback(
 mod tests {
     use super::*;
     use crate::forecast::testdata::daily_sine;
+
+    #[test]
+    fn diverging_paths_are_implausible() {
+        let h = Series::new(0, 60, (0..100).map(|i| 0.2 + 0.001 * f64::from(i)).collect()).unwrap();
+        assert!(plausible(&[0.31, 0.32], &h));
+        assert!(!plausible(&[0.31, 1e70], &h));
+        assert!(!plausible(&[f64::NAN], &h));
+        assert!(!plausible(&[-1.0], &h));
+    }
 
     #[test]
     fn seasonal_series_picks_a_model_better_than_last_value() {
