@@ -179,12 +179,32 @@ pub async fn orders_of_user(db: &PgPool, user_id: Uuid, limit: i64) -> Result<Ve
             .fetch_all(db)
             .await
             .map_err(map_err)?;
-    let mut orders = Vec::with_capacity(rows.len());
-    for row in rows {
-        let items = items_of(db, row.id).await?;
-        orders.push(row.with_items(items));
+    // All lines in one query rather than one per order (up to 200).
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    // language=PostgreSQL
+    let lines: Vec<(Uuid, i32, i64, Uuid)> = sqlx::query_as(
+        "SELECT product_id, quantity, unit_price_cents, order_id FROM order_items
+         WHERE order_id = ANY($1) ORDER BY product_id",
+    )
+    .bind(&ids)
+    .fetch_all(db)
+    .await
+    .map_err(map_err)?;
+    let mut by_order: std::collections::HashMap<Uuid, Vec<OrderItem>> = std::collections::HashMap::new();
+    for (product_id, quantity, unit_price_cents, order_id) in lines {
+        by_order.entry(order_id).or_default().push(OrderItem {
+            product_id,
+            quantity,
+            unit_price_cents,
+        });
     }
-    Ok(orders)
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let items = by_order.remove(&row.id).unwrap_or_default();
+            row.with_items(items)
+        })
+        .collect())
 }
 
 /// Records that the order's id is on the queue.
