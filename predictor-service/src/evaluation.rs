@@ -9,9 +9,9 @@
 
 use serde::Serialize;
 
-use crate::forecast::backtest::{BacktestConfig, ModelScore, backtest_at, origins};
-use crate::forecast::series::Resampled;
-use crate::forecast::{ModelKind, Result, SelectConfig, select};
+use forecast::backtest::{BacktestConfig, ModelScore, backtest_at, origins};
+use forecast::series::Resampled;
+use forecast::{ModelKind, Result, SelectConfig, select};
 
 /// Evaluation window and the selection settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -167,7 +167,7 @@ pub fn median(mut v: Vec<f64>) -> Option<f64> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::forecast::testdata::daily_sine;
+    use forecast::testdata::daily_sine;
 
     #[test]
     fn horizon_rounds_up_to_whole_steps() {

@@ -1,7 +1,7 @@
 //! Predictor service: forecasts each service's CPU demand from Prometheus history and serves
 //! the forecasts over HTTP and as Prometheus series for the HPA.
 //!
-//! Layout: `forecast` holds the pure models and their selection; `evaluation` and `report`
+//! Layout: the `forecast` crate holds the pure models and their selection; `evaluation` and `report`
 //! the `backtest` subcommand. The service is `config` (flags), `targets` (queries per
 //! service), `prom` (Prometheus client), `worker` (the refresh loop, fits in
 //! `spawn_blocking`), `training`, `prediction` (the utilization arithmetic and the JSON
@@ -11,7 +11,6 @@
 pub mod config;
 pub mod duration;
 pub mod evaluation;
-pub mod forecast;
 pub mod metrics;
 pub mod prediction;
 pub mod prom;

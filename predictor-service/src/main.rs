@@ -10,8 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use predictor_service::Config;
 use predictor_service::duration::parse_duration;
 use predictor_service::evaluation::{EvalConfig, TraceReport, evaluate_trace, horizon_steps, summarize};
-use predictor_service::forecast::series::load_csv;
-use predictor_service::forecast::{ModelKind, SelectConfig, Series, select};
+use forecast::series::load_csv;
+use forecast::{ModelKind, SelectConfig, Series, select};
 use predictor_service::report;
 use tracing_subscriber::EnvFilter;
 

@@ -6,7 +6,7 @@
 //! the last value in place and raises `predictor_fallback`, rather than exporting a number
 //! nobody computed.
 
-use crate::forecast::ModelKind;
+use forecast::ModelKind;
 use crate::prediction::Prediction;
 use crate::targets::Target;
 use crate::training::Trained;

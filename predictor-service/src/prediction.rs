@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::forecast::{Forecast, ModelKind};
+use forecast::{Forecast, ModelKind};
 
 /// Percent of the requested CPU that `cores` would use on `replicas` pods requesting
 /// `request_cores` each; `None` when the capacity is unknown or zero (no invented numbers).
@@ -164,7 +164,7 @@ impl Prediction {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::forecast::{SelectConfig, Series, select};
+    use forecast::{SelectConfig, Series, select};
 
     #[test]
     fn utilization_is_demand_over_replicas_times_request() {

@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tokio::sync::Notify;
 
-use crate::forecast::Series;
+use forecast::Series;
 use crate::prediction::{Observed, Prediction};
 use crate::targets::Target;
 use crate::training::Trained;

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::forecast::{Forecast, ModelKind, Series};
+use forecast::{Forecast, ModelKind, Series};
 use crate::training;
 
 /// Most values accepted: two weeks at 15-second steps (the issue asks for at least 50,000).
@@ -75,7 +75,7 @@ impl ForecastRequest {
 }
 
 /// Runs the selection (CPU-bound: call it from `spawn_blocking`).
-pub fn run(v: &Validated) -> crate::forecast::Result<Forecast> {
+pub fn run(v: &Validated) -> forecast::Result<Forecast> {
     training::train(&v.series, v.horizon_steps, &v.candidates).map(|(_, f)| f)
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::config::Config;
-use crate::forecast::{ModelKind, Series};
+use forecast::{ModelKind, Series};
 use crate::metrics;
 use crate::prediction::{Observed, Prediction};
 use crate::prom::{PromError, Prometheus};

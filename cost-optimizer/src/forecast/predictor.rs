@@ -17,8 +17,8 @@
 //! time-of-day features are sine/cosine pairs and their seasonal profiles are indexed by
 //! phase, so a constant offset only relabels them.
 
-use predictor_service::forecast::{Forecast, ModelKind, Series};
-use predictor_service::training::{Trained, refresh, train};
+use ::forecast::training::{Trained, refresh, train};
+use ::forecast::{Forecast, ModelKind, Series};
 
 use super::{ForecastPath, ForecastRequest, Forecaster};
 

@@ -7,7 +7,7 @@ use axum::routing::post;
 use service_kit::{ApiJson, Problem};
 
 use crate::AppState;
-use crate::forecast::{Forecast, ForecastError};
+use forecast::{Forecast, ForecastError};
 use crate::whatif::{self, BODY_LIMIT_BYTES, ForecastRequest};
 
 pub(crate) fn router() -> Router<AppState> {

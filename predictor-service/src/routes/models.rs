@@ -12,8 +12,8 @@ use service_kit::problem::ApiPath;
 use service_kit::{ApiJson, Problem};
 
 use crate::AppState;
-use crate::forecast::ModelKind;
-use crate::forecast::backtest::ModelScore;
+use forecast::ModelKind;
+use forecast::backtest::ModelScore;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

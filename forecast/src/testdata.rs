@@ -6,14 +6,17 @@
 use super::Series;
 
 /// xorshift64* with Box-Muller: enough for test noise, no dependency needed.
-pub(crate) struct Rng(u64);
+/// A seeded generator.
+pub struct Rng(u64);
 
 impl Rng {
-    pub(crate) fn new(seed: u64) -> Self {
+    /// A generator from a seed (0 is taken as 1).
+    pub fn new(seed: u64) -> Self {
         Self(seed.max(1))
     }
 
-    pub(crate) fn uniform(&mut self) -> f64 {
+    /// Uniform in [0, 1).
+    pub fn uniform(&mut self) -> f64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -21,14 +24,15 @@ impl Rng {
         ((x >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     }
 
-    pub(crate) fn normal(&mut self) -> f64 {
+    /// Standard normal.
+    pub fn normal(&mut self) -> f64 {
         let (u, v) = (self.uniform(), self.uniform());
         (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
     }
 }
 
 /// `level + slope * i + amplitude * sin(2 pi t / 1 day) + sigma * noise`, starting at midnight.
-pub(crate) fn daily_sine(step: i64, n: usize, level: f64, slope: f64, amplitude: f64, sigma: f64, seed: u64) -> Series {
+pub fn daily_sine(step: i64, n: usize, level: f64, slope: f64, amplitude: f64, sigma: f64, seed: u64) -> Series {
     let mut rng = Rng::new(seed);
     let values = (0..n)
         .map(|i| {
@@ -43,6 +47,6 @@ pub(crate) fn daily_sine(step: i64, n: usize, level: f64, slope: f64, amplitude:
 }
 
 /// Mean absolute difference between a forecast and the truth.
-pub(crate) fn mae(forecast: &[f64], actual: &[f64]) -> f64 {
+pub fn mae(forecast: &[f64], actual: &[f64]) -> f64 {
     forecast.iter().zip(actual).map(|(f, a)| (f - a).abs()).sum::<f64>() / forecast.len() as f64
 }

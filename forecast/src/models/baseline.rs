@@ -2,7 +2,7 @@
 //! at the same time one day earlier). They also define the MASE scale and the fallback.
 
 use super::{Model, steps_per};
-use crate::forecast::{ForecastError, Result, Series};
+use crate::{ForecastError, Result, Series};
 
 /// Repeats the most recent value over the whole horizon.
 #[derive(Debug, Clone, Copy, Default)]

@@ -199,7 +199,7 @@ fn fallback(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::forecast::testdata::daily_sine;
+    use crate::testdata::daily_sine;
 
     #[test]
     fn diverging_paths_are_implausible() {

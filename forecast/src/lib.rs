@@ -1,5 +1,7 @@
-//! Forecasting: regular time series, features, models, rolling-origin backtest, empirical
-//! prediction intervals and per-series model selection.
+//! Forecasting, pure: regular time series, the one trace loader, features, models,
+//! rolling-origin backtest, empirical prediction intervals and per-series model selection.
+//! No HTTP, no Prometheus: predictor-service serves it, `cost-optimizer simulate` and
+//! load-generator's trace replay use it.
 //!
 //! The entry point for the service is [`select::select`]: give it a [`Series`] and a horizon
 //! in steps, get back a [`Forecast`] with the chosen model, its path, measured bounds, the
@@ -12,9 +14,11 @@ pub mod interval;
 pub mod models;
 pub mod select;
 pub mod series;
+pub mod training;
 
-#[cfg(test)]
-pub(crate) mod testdata;
+/// Synthetic series for tests (this crate's and its users').
+#[doc(hidden)]
+pub mod testdata;
 
 pub use error::ForecastError;
 pub use models::{Model, ModelKind};

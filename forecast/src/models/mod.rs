@@ -118,7 +118,7 @@ pub(crate) fn steps_per(period_seconds: i64, step_seconds: i64) -> Option<usize>
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::forecast::testdata::daily_sine;
+    use crate::testdata::daily_sine;
 
     #[test]
     fn names_round_trip() {

@@ -83,7 +83,7 @@ pub(crate) fn fit_damped_holt(y: &[f64]) -> Option<HoltFit> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::forecast::testdata::Rng;
+    use crate::testdata::Rng;
 
     #[test]
     fn noisy_level_is_smoothed_not_chased() {

@@ -14,7 +14,7 @@
 //! plain exponential smoothing instead of adding noise to the forecast.
 
 use super::{Model, smoothing::fit_damped_holt, steps_per};
-use crate::forecast::{ForecastError, Result, Series};
+use crate::{ForecastError, Result, Series};
 
 /// Seasonal profiles plus damped Holt. See the module docs.
 #[derive(Debug, Clone, Copy)]
@@ -163,8 +163,8 @@ impl Profile {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::forecast::models::LastValue;
-    use crate::forecast::testdata::{Rng, daily_sine, mae};
+    use crate::models::LastValue;
+    use crate::testdata::{Rng, daily_sine, mae};
 
     #[test]
     fn recovers_a_daily_sine_with_trend_better_than_last_value() {

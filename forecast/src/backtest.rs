@@ -215,7 +215,7 @@ fn online_coverage(errors: &[Vec<f64>], cfg: &BacktestConfig) -> Option<f64> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::forecast::testdata::Rng;
+    use crate::testdata::Rng;
 
     #[test]
     fn origins_are_bounded_spread_and_leave_the_horizon() {

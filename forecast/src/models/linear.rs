@@ -1,5 +1,5 @@
 //! The original design's model: linear regression (smartcore, QR solver) on the features of
-//! [`crate::forecast::features`], forecast recursively (each predicted value becomes a lag
+//! [`crate::features`], forecast recursively (each predicted value becomes a lag
 //! and enters the rolling statistics of the next step).
 //!
 //! Two guards make the plain least-squares fit safe on real traces: columns are standardised
@@ -12,8 +12,8 @@ use smartcore::linalg::basic::{arrays::Array, matrix::DenseMatrix};
 use smartcore::linear::linear_regression::{LinearRegression, LinearRegressionParameters, LinearRegressionSolverName};
 
 use super::Model;
-use crate::forecast::features::{FeatureConfig, push_row};
-use crate::forecast::{ForecastError, Result, Series};
+use crate::features::{FeatureConfig, push_row};
+use crate::{ForecastError, Result, Series};
 
 /// Linear regression on the design features. See the module docs.
 #[derive(Debug, Clone, Copy)]
@@ -156,8 +156,8 @@ impl Model for Linear {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::forecast::models::LastValue;
-    use crate::forecast::testdata::{daily_sine, mae};
+    use crate::models::LastValue;
+    use crate::testdata::{daily_sine, mae};
 
     #[test]
     fn follows_trend_and_daily_cycle_better_than_last_value() {
