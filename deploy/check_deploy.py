@@ -266,6 +266,89 @@ def tiers(rendered):
     print(f"ok: CPU requests of {seen} Deployments match the tier recording rules")
 
 
+# ------------------------------------------------- HPA behaviour and forecast
+BEHAVIOR_FILE = "config/hpa-behavior.json"
+FORECAST_METRIC = "predicted_cpu_cores"
+
+
+def differences(where, got, want):
+    """(field path, got, want) for every leaf where got and want differ."""
+    if isinstance(want, dict) and isinstance(got, dict):
+        for k in list(want) + [k for k in got if k not in want]:
+            yield from differences(f"{where}.{k}", got.get(k), want.get(k))
+    elif isinstance(want, list) and isinstance(got, list):
+        if len(got) != len(want):
+            yield (where, f"{len(got)} entries", f"{len(want)} entries")
+        else:
+            for i, (g, w) in enumerate(zip(got, want)):
+                yield from differences(f"{where}[{i}]", g, w)
+    elif got != want or type(got) is not type(want):
+        yield (where, got, want)
+
+
+def hpa_behavior(*rendered):
+    """Every HPA scales with the behaviour `cost-optimizer simulate` replays
+    (config/hpa-behavior.json), and reads the forecast as the Deployment's
+    predicted_cpu_cores with an AverageValue target of the CPU metric's share of
+    the request: a Value target is multiplied by the ready pods, so it discounts
+    the forecast exactly while new pods start."""
+    want = json.loads((ROOT / BEHAVIOR_FILE).read_text())
+    for path in rendered:
+        hpas = forecasts = 0
+        all_docs = docs(path)
+        deployments = {(d["metadata"].get("namespace", ""), d["metadata"]["name"]): d
+                       for d in all_docs if d.get("kind") == "Deployment"}
+        for d in all_docs:
+            if d.get("kind") != "HorizontalPodAutoscaler":
+                continue
+            hpa = f"{path}: HorizontalPodAutoscaler/{d['metadata']['name']}"
+            for field, got, exp in differences("spec.behavior", d["spec"].get("behavior"), want):
+                fail(f"{hpa}: {field} is {got!r} but {BEHAVIOR_FILE} says {exp!r}; `cost-optimizer simulate` "
+                     f"replays that file, so change both or neither")
+            hpas += 1
+            metrics = d["spec"].get("metrics", [])
+            cpu = [m["resource"]["target"] for m in metrics
+                   if m["type"] == "Resource" and m["resource"]["name"] == "cpu"
+                   and m["resource"]["target"]["type"] == "Utilization"]
+            for i, m in enumerate(metrics):
+                kind = m["type"]
+                if kind not in ("Object", "External", "Pods"):
+                    continue
+                spec = m[kind[0].lower() + kind[1:]]
+                name = spec["metric"]["name"]
+                if not name.startswith("predicted_"):
+                    continue
+                at = f"spec.metrics[{i}]"
+                if kind != "Object" or name != FORECAST_METRIC:
+                    fail(f"{hpa}: {at} reads the forecast as {kind} metric '{name}'; read it as the Object "
+                         f"metric '{FORECAST_METRIC}' of the Deployment (the forecast demand in cores)")
+                target = spec["target"]
+                if target.get("type") != "AverageValue" or "averageValue" not in target:
+                    fail(f"{hpa}: {at} ({FORECAST_METRIC}) has target type {target.get('type')!r}; it must be "
+                         "AverageValue with an averageValue: a Value target is multiplied by the ready pods "
+                         "and discounts the forecast while new pods start")
+                if not cpu:
+                    fail(f"{hpa}: reads the forecast but has no CPU Utilization metric as the reactive safety net")
+                obj = spec["describedObject"]
+                ns = d["metadata"].get("namespace", "")
+                dep = deployments.get((ns, obj["name"])) if obj.get("kind") == "Deployment" else None
+                if dep is None:
+                    fail(f"{hpa}: {at}.object.describedObject {obj.get('kind')}/{obj.get('name')} is not a "
+                         f"Deployment in {path}; the adapter attaches the forecast to the Deployment")
+                request = cpu_cores(dep["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"])
+                share = cpu[0]["averageUtilization"] / 100
+                expected = request * share
+                if abs(cpu_cores(target["averageValue"]) - expected) > 1e-6:
+                    fail(f"{hpa}: {at}.object.target.averageValue is {target['averageValue']} but "
+                         f"{share:.0%} of the {request:g}-core request is {round(expected * 1000)}m "
+                         "(the same per-pod aim as the CPU metric)")
+                forecasts += 1
+        if not hpas:
+            fail(f"{path}: no HorizontalPodAutoscaler found to check")
+        print(f"ok: {path}: {hpas} HPAs scale with the behaviour in {BEHAVIOR_FILE}; {forecasts} read "
+              f"{FORECAST_METRIC} with an AverageValue target at their CPU target's share of the request")
+
+
 def apply_f_layout():
     """`kubectl apply -f k8s` and `kubectl apply -k k8s` must apply the same files."""
     k = yaml.safe_load((ROOT / "k8s/Kustomization").read_text())
@@ -441,6 +524,7 @@ COMMANDS = {
     "metric-names": metric_names,
     "autoscaling-conflicts": autoscaling_conflicts,
     "tiers": tiers,
+    "hpa-behavior": hpa_behavior,
     "apply-f-layout": apply_f_layout,
     "crd-schemas": crd_schemas,
     "argo-overlay": argo_overlay,

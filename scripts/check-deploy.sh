@@ -143,6 +143,10 @@ NODE_PATH="$NPM_DIR/node_modules" node deploy/validate-argocd.js <"$WORK/argocd.
 helper autoscaling-conflicts "$WORK/k8s.yaml" "${KEDA_FILES[@]}"
 helper autoscaling-conflicts "$WORK/argocd.yaml" "${KEDA_FILES[@]}" "${GITOPS_FILES[@]}"
 helper tiers "$WORK/k8s.yaml"
+# The HPA behaviour `cost-optimizer simulate` replays is config/hpa-behavior.json:
+# every HPA must use exactly that, and read the forecast as predicted_cpu_cores
+# with an AverageValue target (a Value target is discounted by unready pods).
+helper hpa-behavior "$WORK/k8s.yaml" "$WORK/argocd.yaml"
 
 # ---------------------------------------------------------------- metric names
 log "metric names (dashboards, rules, adapter rules, HPAs, ScaledObjects, analyses)"
