@@ -76,20 +76,26 @@ pub async fn forecast_rose(p: &Platform, service: &str, start: f64) {
     );
 }
 
-/// The Prometheus Adapter query for `service`, filled in as the adapter fills its template.
-fn adapter_query(p: &Platform, service: &str) -> String {
+/// The metric each HPA in `k8s/` reads the forecast from (Object metric, AverageValue target).
+const HPA_METRIC: &str = "predicted_cpu_cores";
+/// The forecast in percent of the request: still served by the adapter, read by no HPA.
+const UTILIZATION_METRIC: &str = "predicted_cpu_utilization";
+
+/// The Prometheus Adapter query that serves `metric` for `service`, filled in as the
+/// adapter fills its template.
+fn adapter_query(p: &Platform, metric: &str, service: &str) -> String {
     let rules = std::fs::read_to_string(p.root.join("monitoring/prometheus-adapter/rules.yaml")).unwrap();
     let rule = rules
         .split("- seriesQuery:")
-        .find(|r| r.trim_start().starts_with("'predicted_cpu_utilization{"));
-    let rule = rule.unwrap_or_else(|| panic!("link 'adapter rules': no rule for predicted_cpu_utilization"));
+        .find(|r| r.trim_start().starts_with(&format!("'{metric}{{")));
+    let rule = rule.unwrap_or_else(|| panic!("link 'adapter rules': no rule for {metric}"));
     let template = rule
         .lines()
         .find_map(|l| l.trim().strip_prefix("metricsQuery:"))
-        .unwrap()
+        .unwrap_or_else(|| panic!("link 'adapter rules': the rule for {metric} has no metricsQuery"))
         .trim();
     template
-        .replace("<<.Series>>", "predicted_cpu_utilization")
+        .replace("<<.Series>>", metric)
         .replace(
             "<<.LabelMatchers>>",
             &format!("namespace=\"shop\",deployment=\"{service}\""),
@@ -97,48 +103,65 @@ fn adapter_query(p: &Platform, service: &str) -> String {
         .replace("<<.GroupBy>>", "deployment")
 }
 
-/// The HPA's target for the forecast metric, from the service's manifest.
+/// A Kubernetes CPU quantity in cores ("175m", "0.5", "1").
+fn cores(quantity: &str) -> f64 {
+    match quantity.strip_suffix('m') {
+        Some(milli) => milli.parse::<f64>().unwrap() / 1000.0,
+        None => quantity.parse().unwrap(),
+    }
+}
+
+/// The HPA's AverageValue target for the forecast metric, in cores, from the
+/// service's manifest.
 fn hpa_target(p: &Platform, service: &str) -> f64 {
     let manifest = std::fs::read_to_string(p.root.join(format!("k8s/30-{service}.yaml"))).unwrap();
-    let after = manifest.split("name: predicted_cpu_utilization").nth(1).unwrap();
-    let line = after.lines().find(|l| l.trim().starts_with("value:")).unwrap();
-    line.trim()
-        .trim_start_matches("value:")
-        .trim()
-        .trim_matches('"')
-        .parse()
-        .unwrap()
+    let after = manifest
+        .split(&format!("name: {HPA_METRIC}"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("link 'HPA reads {HPA_METRIC}': k8s/30-{service}.yaml does not name it"));
+    let field = |key: &str| {
+        after
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(key))
+            .map(|v| v.trim().trim_matches('"').to_owned())
+            .unwrap_or_else(|| panic!("link 'HPA reads {HPA_METRIC}': no {key} after it in k8s/30-{service}.yaml"))
+    };
+    let kind = field("type:");
+    assert_eq!(
+        kind, "AverageValue",
+        "link 'HPA reads {HPA_METRIC}': k8s/30-{service}.yaml targets it with type {kind}"
+    );
+    cores(&field("averageValue:"))
 }
 
-/// The HPA formula on a forecast value: ceil(replicas x value / target).
-fn desired(replicas: f64, value: f64, target: f64) -> u32 {
-    (replicas * value / target).ceil().max(1.0) as u32
+/// The HPA formula for an Object metric with an AverageValue target: ceil(value / target),
+/// whatever the number of ready pods.
+fn desired(value: f64, target: f64) -> u32 {
+    (value / target).ceil().max(1.0) as u32
 }
 
-async fn replicas(p: &Platform, service: &str) -> f64 {
-    let r = p
-        .query(&format!("count(process_start_time_seconds{{service=\"{service}\"}})"))
-        .await;
-    r.first()
-        .and_then(|s| s["value"][1].as_str()?.parse().ok())
-        .unwrap_or(1.0)
-}
-
-/// Replicas the HPA would want now.
-pub async fn hpa_replicas(p: &Platform, service: &str) -> u32 {
-    let query = adapter_query(p, service);
+/// The adapter query for `metric` returns a value for `service` now.
+async fn adapter_value(p: &Platform, metric: &str, service: &str) -> f64 {
+    let query = adapter_query(p, metric, service);
     let result = p.query(&query).await;
     let value = result.first().and_then(|s| s["value"][1].as_str()?.parse::<f64>().ok());
-    let value = value.unwrap_or_else(|| panic!("link 'adapter query returns a value': {query} returned nothing"));
-    desired(replicas(p, service).await, value, hpa_target(p, service))
+    value.unwrap_or_else(|| panic!("link 'adapter query returns a value': {query} returned nothing"))
+}
+
+/// Replicas the HPA would want now. Both forecast metrics the adapter serves must
+/// answer; the HPA formula runs on the one the HPAs read.
+pub async fn hpa_replicas(p: &Platform, service: &str) -> u32 {
+    adapter_value(p, UTILIZATION_METRIC, service).await;
+    let value = adapter_value(p, HPA_METRIC, service).await;
+    desired(value, hpa_target(p, service))
 }
 
 /// The most replicas the HPA would have wanted since `start`.
 pub async fn peak_hpa_replicas(p: &Platform, service: &str, start: f64) -> u32 {
-    let query = adapter_query(p, service);
+    let query = adapter_query(p, HPA_METRIC, service);
     let peak = p.max_since(&query, start).await;
     let peak = peak.unwrap_or_else(|| panic!("link 'adapter query returns a value': {query} returned nothing"));
-    desired(replicas(p, service).await, peak, hpa_target(p, service))
+    desired(peak, hpa_target(p, service))
 }
 
 /// The cost optimizer's action for `service`, every 3 s for `length`.
