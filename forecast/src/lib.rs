@@ -12,8 +12,10 @@ pub mod error;
 pub mod features;
 pub mod interval;
 pub mod models;
+pub mod peak;
 pub mod select;
 pub mod series;
+pub mod trace;
 pub mod training;
 
 /// Synthetic series for tests (this crate's and its users').

@@ -9,7 +9,6 @@
 
 use std::path::Path;
 
-use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 use super::{ForecastError, Result};
@@ -124,7 +123,7 @@ impl Series {
         let (t0, t1) = (first.0, last.0);
         let step = match step_seconds {
             Some(s) => s,
-            None => median_gap(&points).unwrap_or(60),
+            None => crate::trace::median_step(&points).unwrap_or(60),
         };
         if step <= 0 {
             return Err(ForecastError::InvalidInput("step must be positive".into()));
@@ -156,13 +155,6 @@ impl Series {
     }
 }
 
-/// Median of the positive gaps between sorted timestamps.
-fn median_gap(sorted: &[(i64, f64)]) -> Option<i64> {
-    let mut gaps: Vec<i64> = sorted.windows(2).map(|w| w[1].0 - w[0].0).filter(|g| *g > 0).collect();
-    gaps.sort_unstable();
-    gaps.get(gaps.len() / 2).copied()
-}
-
 /// Fills `None` slots by linear interpolation between the nearest known neighbours; returns
 /// how many were filled. The first and last slots are always known (they hold the extreme
 /// timestamps), so there is never an edge to extrapolate.
@@ -186,34 +178,6 @@ fn interpolate_gaps(values: &mut [Option<f64>]) -> usize {
     filled
 }
 
-/// Parses `timestamp,value` CSV text (header line optional, timestamps `YYYY-MM-DD HH:MM:SS`).
-/// `origin` names the source in error messages.
-pub fn parse_csv(text: &str, origin: &str) -> Result<Vec<(i64, f64)>> {
-    let mut points = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || (i == 0 && line.starts_with("timestamp")) {
-            continue;
-        }
-        let err = |message: String| ForecastError::Parse {
-            path: origin.to_owned(),
-            line: i + 1,
-            message,
-        };
-        let (ts, value) = line
-            .split_once(',')
-            .ok_or_else(|| err("expected timestamp,value".into()))?;
-        let ts = NaiveDateTime::parse_from_str(ts.trim(), "%Y-%m-%d %H:%M:%S")
-            .map_err(|e| err(format!("bad timestamp: {e}")))?;
-        let value: f64 = value.trim().parse().map_err(|e| err(format!("bad value: {e}")))?;
-        if !value.is_finite() {
-            return Err(err("value is not finite".into()));
-        }
-        points.push((ts.and_utc().timestamp(), value));
-    }
-    Ok(points)
-}
-
 /// Reads a CSV trace and resamples it onto its median step (see the module docs).
 pub fn load_csv(path: &Path) -> Result<Resampled> {
     let name = path.display().to_string();
@@ -221,26 +185,13 @@ pub fn load_csv(path: &Path) -> Result<Resampled> {
         path: name.clone(),
         source,
     })?;
-    Series::resample(&parse_csv(&text, &name)?, None)
+    Series::resample(&crate::trace::parse_csv(&text, &name)?, None)
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_is_parsed_with_header_and_naive_timestamps() {
-        let text = "timestamp,value\n2014-02-14 14:30:00,0.5\n2014-02-14 14:35:00,1.5\n";
-        let points = parse_csv(text, "t").unwrap();
-        assert_eq!(points, vec![(1_392_388_200, 0.5), (1_392_388_500, 1.5)]);
-    }
-
-    #[test]
-    fn bad_csv_line_is_reported_with_its_number() {
-        let err = parse_csv("timestamp,value\n2014-02-14 14:30:00,abc\n", "f").unwrap_err();
-        assert!(matches!(err, ForecastError::Parse { line: 2, .. }), "{err}");
-    }
 
     #[test]
     fn resample_averages_duplicates_and_interpolates_gaps() {
