@@ -291,11 +291,13 @@ def hpa_behavior(*rendered):
     (config/hpa-behavior.json), and reads the forecast as the Deployment's
     predicted_cpu_cores with an AverageValue target of the CPU metric's share of
     the request: a Value target is multiplied by the ready pods, so it discounts
-    the forecast exactly while new pods start."""
+    the forecast exactly while new pods start.
+    Each argument is a rendered manifest file, or LABEL=FILE to name it LABEL."""
     want = json.loads((ROOT / BEHAVIOR_FILE).read_text())
-    for path in rendered:
+    for arg in rendered:
+        path, file = arg.split("=", 1) if "=" in arg else (arg, arg)
         hpas = forecasts = 0
-        all_docs = docs(path)
+        all_docs = docs(file)
         deployments = {(d["metadata"].get("namespace", ""), d["metadata"]["name"]): d
                        for d in all_docs if d.get("kind") == "Deployment"}
         for d in all_docs:
@@ -303,7 +305,8 @@ def hpa_behavior(*rendered):
                 continue
             hpa = f"{path}: HorizontalPodAutoscaler/{d['metadata']['name']}"
             for field, got, exp in differences("spec.behavior", d["spec"].get("behavior"), want):
-                fail(f"{hpa}: {field} is {got!r} but {BEHAVIOR_FILE} says {exp!r}; `cost-optimizer simulate` "
+                got = "missing" if got is None else repr(got)
+                fail(f"{hpa}: {field} is {got} but {BEHAVIOR_FILE} says {exp!r}; `cost-optimizer simulate` "
                      f"replays that file, so change both or neither")
             hpas += 1
             metrics = d["spec"].get("metrics", [])

@@ -146,7 +146,7 @@ helper tiers "$WORK/k8s.yaml"
 # The HPA behaviour `cost-optimizer simulate` replays is config/hpa-behavior.json:
 # every HPA must use exactly that, and read the forecast as predicted_cpu_cores
 # with an AverageValue target (a Value target is discounted by unready pods).
-helper hpa-behavior "$WORK/k8s.yaml" "$WORK/argocd.yaml"
+helper hpa-behavior "kubectl kustomize k8s=$WORK/k8s.yaml" "k8s as Argo CD renders it=$WORK/argocd.yaml"
 
 # ---------------------------------------------------------------- metric names
 log "metric names (dashboards, rules, adapter rules, HPAs, ScaledObjects, analyses)"
