@@ -29,12 +29,22 @@ pub struct ScalingPolicy {
     pub period_seconds: f64,
 }
 
-/// Rules for one direction (`behavior.scaleUp` or `behavior.scaleDown`). Policies combine with
-/// `selectPolicy: Max` (the one allowing the largest change), the Kubernetes default.
+/// Which policy wins when several apply (`selectPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SelectPolicy {
+    /// The one allowing the largest change (the Kubernetes default).
+    Max,
+    /// The one allowing the smallest change.
+    Min,
+}
+
+/// Rules for one direction (`behavior.scaleUp` or `behavior.scaleDown`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ScalingRules {
     /// Stabilization window in seconds.
     pub stabilization_window_seconds: f64,
+    /// How the policies combine.
+    pub select_policy: SelectPolicy,
     /// Rate limits; empty means unlimited.
     pub policies: Vec<ScalingPolicy>,
 }
@@ -69,12 +79,89 @@ impl HpaSpec {
             tolerance: 0.1,
             scale_up: ScalingRules {
                 stabilization_window_seconds: 0.0,
+                select_policy: SelectPolicy::Max,
                 policies: vec![per15(PolicyKind::Percent, 100), per15(PolicyKind::Pods, 4)],
             },
             scale_down: ScalingRules {
                 stabilization_window_seconds: 300.0,
+                select_policy: SelectPolicy::Max,
                 policies: vec![per15(PolicyKind::Percent, 100)],
             },
+        }
+    }
+
+    /// The behaviour every HPA in `k8s/` deploys, from `config/hpa-behavior.json`
+    /// (check-deploy fails when a manifest differs from that file, so the simulator and the
+    /// cluster run one behaviour).
+    pub fn deployed(min_replicas: u32, max_replicas: u32) -> Result<Self, String> {
+        let b: behavior::Behavior = serde_json::from_str(DEPLOYED_BEHAVIOR).map_err(|e| format!("config/hpa-behavior.json: {e}"))?;
+        Ok(Self {
+            min_replicas,
+            max_replicas,
+            tolerance: 0.1,
+            scale_up: b.scale_up.into(),
+            scale_down: b.scale_down.into(),
+        })
+    }
+}
+
+/// The deployed behaviour, compiled in so that `simulate` runs from any directory.
+pub const DEPLOYED_BEHAVIOR: &str = include_str!("../../config/hpa-behavior.json");
+
+/// The `behavior` block of an autoscaling/v2 HPA, as the manifests spell it.
+mod behavior {
+    use serde::Deserialize;
+
+    use super::{PolicyKind, ScalingPolicy, ScalingRules, SelectPolicy};
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub(super) struct Behavior {
+        pub(super) scale_up: Rules,
+        pub(super) scale_down: Rules,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub(super) struct Rules {
+        stabilization_window_seconds: u32,
+        select_policy: SelectPolicy,
+        policies: Vec<Policy>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Policy {
+        #[serde(rename = "type")]
+        kind: Kind,
+        value: u32,
+        period_seconds: u32,
+    }
+
+    #[derive(Deserialize)]
+    enum Kind {
+        Pods,
+        Percent,
+    }
+
+    impl From<Rules> for ScalingRules {
+        fn from(r: Rules) -> Self {
+            ScalingRules {
+                stabilization_window_seconds: f64::from(r.stabilization_window_seconds),
+                select_policy: r.select_policy,
+                policies: r
+                    .policies
+                    .into_iter()
+                    .map(|p| ScalingPolicy {
+                        kind: match p.kind {
+                            Kind::Pods => PolicyKind::Pods,
+                            Kind::Percent => PolicyKind::Percent,
+                        },
+                        value: p.value,
+                        period_seconds: f64::from(p.period_seconds),
+                    })
+                    .collect(),
+            }
         }
     }
 }
@@ -227,7 +314,11 @@ impl Hpa {
                     PolicyKind::Percent => (start as f64 * (1.0 + f64::from(p.value) / 100.0)).ceil() as i64,
                 }
             });
-            return stabilized.min(to_u32(limit.max().unwrap_or(i64::MAX)));
+            let limit = match self.spec.scale_up.select_policy {
+                SelectPolicy::Max => limit.max(),
+                SelectPolicy::Min => limit.min(),
+            };
+            return stabilized.min(to_u32(limit.unwrap_or(i64::MAX)));
         }
         if stabilized < current && !self.spec.scale_down.policies.is_empty() {
             let limit = self.spec.scale_down.policies.iter().map(|p| {
@@ -238,7 +329,12 @@ impl Hpa {
                     PolicyKind::Percent => (start as f64 * (1.0 - f64::from(p.value) / 100.0)) as i64,
                 }
             });
-            return stabilized.max(to_u32(limit.min().unwrap_or(0)));
+            // Max allows the largest change, which on the way down is the lowest floor.
+            let limit = match self.spec.scale_down.select_policy {
+                SelectPolicy::Max => limit.min(),
+                SelectPolicy::Min => limit.max(),
+            };
+            return stabilized.max(to_u32(limit.unwrap_or(0)));
         }
         stabilized
     }

@@ -93,6 +93,7 @@ fn docs_scale_down_policies_percent_rounds_like_the_controller() {
     let mut spec = HpaSpec::with_defaults(1, 100);
     spec.scale_down = ScalingRules {
         stabilization_window_seconds: 0.0,
+        select_policy: SelectPolicy::Max,
         policies: vec![
             ScalingPolicy {
                 kind: PolicyKind::Pods,
@@ -114,4 +115,27 @@ fn docs_scale_down_policies_percent_rounds_like_the_controller() {
     // Below 40 replicas the 4-pod policy allows more than 10 %.
     let mut hpa2 = Hpa::new(hpa.spec().clone());
     assert_eq!(hpa2.reconcile(0.0, 30, &[10]), 26);
+}
+
+#[test]
+fn the_deployed_behaviour_is_read_from_the_config_file() {
+    // Arrange: the file every HPA in k8s/ is checked against (check-deploy.sh)
+    let spec = HpaSpec::deployed(1, 50).unwrap();
+    // Assert: scale-up is limited per 60 s, not per 15 s as the defaults
+    assert!(spec.scale_up.policies.iter().all(|p| p.period_seconds == 60.0));
+    assert_eq!(spec.scale_down.select_policy, SelectPolicy::Min);
+    assert_eq!(spec.scale_down.stabilization_window_seconds, 300.0);
+    // Act: 2 pods asked to go to 20; +100 % or +4 per minute (Max): 6, then 12 a minute later
+    let mut hpa = Hpa::new(spec);
+    assert_eq!(hpa.reconcile(0.0, 2, &[20]), 6);
+    assert_eq!(hpa.reconcile(15.0, 6, &[20]), 6, "the minute's budget is spent");
+    assert_eq!(hpa.reconcile(60.0, 6, &[20]), 12);
+}
+
+#[test]
+fn select_policy_min_takes_the_smaller_change() {
+    let mut spec = HpaSpec::with_defaults(1, 100);
+    spec.scale_up.select_policy = SelectPolicy::Min;
+    // +100 % of 10 is 20, +4 pods is 14: Min keeps 14.
+    assert_eq!(Hpa::new(spec).reconcile(0.0, 10, &[40]), 14);
 }

@@ -12,11 +12,13 @@ use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use cost_optimizer::Config;
 use cost_optimizer::config::parse_seconds;
-use cost_optimizer::forecast::{Forecaster, LastValueTrend, PredictorConfig, PredictorForecaster};
+use cost_optimizer::forecast::{Forecaster, LastValueTrend, Oracle, Peak};
 use cost_optimizer::pricing::{CostModel, Pricing};
-use cost_optimizer::report::{summarize, summary_table, trace_table};
+use cost_optimizer::report::{Summary, summarize, summary_table, trace_table};
 use cost_optimizer::simulate::{PolicyKind, SimConfig, TraceResult, simulate};
 use cost_optimizer::trace::Trace;
+use forecast::peak::PeakConfig;
+use forecast::trace::Interpolation;
 
 /// Prices resources, decides scaling, and simulates autoscaling policies.
 #[derive(Debug, Parser)]
@@ -46,10 +48,25 @@ struct SimulateArgs {
     /// Policies to compare, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "reactive,predictive,cost-aware")]
     policy: Vec<PolicyKind>,
+    /// Forecasters of the predictive and cost-aware policies, comma-separated; each is a run
+    /// of its own. `oracle` knows the future: the limit any forecaster could reach.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "predictor,last-value-trend,oracle")]
+    forecaster: Vec<ForecasterKind>,
+    /// How trace points are spread over the 15 s grid, comma-separated: `linear` draws a line
+    /// between points (which a short trend extrapolates perfectly), `hold` keeps each value
+    /// until the next point (every point is a step). Each is a run of its own.
+    #[arg(long, value_delimiter = ',', default_value = "linear,hold")]
+    interpolate: Vec<Interpolation>,
+    /// Quantile of the lead-time peak the predictor serves.
+    #[arg(long, default_value_t = PeakConfig::default().quantile)]
+    quantile: f64,
+    /// Print a table per trace, not only the summary.
+    #[arg(long)]
+    per_trace: bool,
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
-    /// Write an SVG chart of demand and each policy's ready capacity.
+    /// Write an SVG chart of demand and each policy's ready capacity (first run only).
     #[arg(long)]
     svg: Option<PathBuf>,
     /// Width of the SVG plot area in pixels (also the number of points per line).
@@ -58,21 +75,13 @@ struct SimulateArgs {
     /// Pod start-up delay (e.g. 60s, 2m).
     #[arg(long, default_value = "60s", value_parser = parse_seconds)]
     startup_delay: f64,
-    /// How far ahead forecasts are used for scale-ups.
-    #[arg(long, default_value = "120s", value_parser = parse_seconds)]
-    lead: f64,
-    /// Forecaster of the predictive and cost-aware policies.
-    #[arg(long, value_enum, default_value_t = ForecasterKind::Predictor)]
-    forecaster: ForecasterKind,
-    /// Step of the series the predictor's models see (a multiple of 15 s).
-    #[arg(long, default_value = "5m", value_parser = parse_seconds)]
-    model_step: f64,
-    /// Simulated time between two model selections (backtests) of the predictor.
-    #[arg(long, default_value = "6h", value_parser = parse_seconds)]
-    reselect: f64,
-    /// Demand is scaled so that the trace's peak needs this many pods of capacity 1.
+    /// How far ahead the forecast peak is taken; default: start-up + rate window (60 s) +
+    /// scrape lag (15 s) + one sync (15 s).
+    #[arg(long, value_parser = parse_seconds)]
+    lead: Option<f64>,
+    /// Demand is scaled so that the trace's 99th percentile needs this many pods of capacity 1.
     #[arg(long, default_value_t = 10.0)]
-    peak_pods: f64,
+    p99_pods: f64,
     /// Target CPU utilization for every policy (fraction).
     #[arg(long, default_value_t = 0.7)]
     target: f64,
@@ -93,11 +102,12 @@ struct SimulateArgs {
 /// Which model forecasts demand in the simulation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ForecasterKind {
-    /// The predictor service's models: selection by backtest every `--reselect`, refit per
-    /// `--model-step` bucket with the selection's error bands.
+    /// The predictor's lead-time peak forecaster at `--quantile`: what the service exports.
     Predictor,
-    /// Last value plus the damped recent trend (this crate's own, for comparison).
+    /// Last value plus the damped recent trend (a reference).
     LastValueTrend,
+    /// The true future peak (the limit).
+    Oracle,
 }
 
 impl ForecasterKind {
@@ -106,6 +116,7 @@ impl ForecasterKind {
         match self {
             Self::Predictor => "predictor",
             Self::LastValueTrend => "last-value-trend",
+            Self::Oracle => "oracle",
         }
     }
 }
@@ -139,89 +150,131 @@ fn run_simulate(args: &SimulateArgs) -> Result<()> {
     let pricing: Pricing = model.pricing.with_overrides(args.cpu_core_hour, args.memory_gib_hour)?;
     let tier = model.tiers.get(&args.tier)?;
     anyhow::ensure!(args.target > 0.0 && args.target <= 1.0, "--target must be in (0, 1]");
-    anyhow::ensure!(args.peak_pods > 0.0, "--peak-pods must be positive");
-    anyhow::ensure!(
-        args.model_step >= 15.0 && args.reselect >= args.model_step,
-        "--model-step must be at least 15s and --reselect at least --model-step"
-    );
-    let config = SimConfig {
+    anyhow::ensure!(args.p99_pods > 0.0, "--p99-pods must be positive");
+    anyhow::ensure!(args.quantile > 0.0 && args.quantile < 1.0, "--quantile must be in (0, 1)");
+    let mut config = SimConfig {
         startup_delay_seconds: args.startup_delay,
-        lead_seconds: args.lead,
         target_utilization: args.target,
-        max_replicas: ((args.peak_pods / args.target).ceil() as u32).saturating_mul(3).max(10),
         pod_hour_usd: pricing.tier_hourly(tier),
         ..SimConfig::default()
     };
+    config.lead_seconds = args.lead.unwrap_or_else(|| config.default_lead_seconds());
+    anyhow::ensure!(config.lead_seconds >= config.step_seconds, "--lead must be at least 15s");
     let started = Instant::now();
-    let results = run_all(args, &config)?;
-    let summary = summarize(&results);
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        let forecaster = serde_json::json!({
-            "name": args.forecaster.name(),
-            "model_step_seconds": args.model_step,
-            "reselect_seconds": args.reselect,
-        });
-        let doc =
-            serde_json::json!({ "config": config, "forecaster": forecaster, "traces": results, "summary": summary });
-        serde_json::to_writer_pretty(&mut out, &doc)?;
-        writeln!(out)?;
-    } else {
-        for r in &results {
-            writeln!(out, "{}", trace_table(r))?;
+    let mut runs = Vec::new();
+    for &how in &args.interpolate {
+        for &forecaster in &args.forecaster {
+            let traces = run_all(args, &config, how, forecaster)?;
+            let summary = summarize(&traces);
+            eprintln!(
+                "{} / {}: {} traces, {:.1} s so far",
+                how.as_str(),
+                forecaster.name(),
+                traces.len(),
+                started.elapsed().as_secs_f64()
+            );
+            runs.push(Run {
+                interpolation: how,
+                forecaster: forecaster.name(),
+                traces,
+                summary,
+            });
         }
-        writeln!(
-            out,
-            "summary over {} traces ({} forecaster, peak {} pods, start-up {} s, lead {} s, {} pods at {:.6} USD/h)\n",
-            results.len(),
-            args.forecaster.name(),
-            args.peak_pods,
-            args.startup_delay,
-            args.lead,
-            tier.name,
-            config.pod_hour_usd
-        )?;
-        write!(out, "{}", summary_table(&summary))?;
     }
-    if let Some(path) = &args.svg {
-        std::fs::write(path, cost_optimizer::svg::chart(&results, args.svg_width))
+    print_runs(args, &config, tier.name.as_str(), &runs)?;
+    if let (Some(path), Some(run)) = (&args.svg, runs.first()) {
+        std::fs::write(path, cost_optimizer::svg::chart(&run.traces, args.svg_width))
             .with_context(|| format!("failed to write {}", path.display()))?;
     }
     // Timing goes to stderr so that stdout stays a clean table or JSON document.
     eprintln!(
-        "simulated {} traces in {:.1} s",
-        results.len(),
+        "simulated {} traces x {} runs in {:.1} s",
+        args.trace.len(),
+        runs.len(),
         started.elapsed().as_secs_f64()
     );
     Ok(())
 }
 
+/// One (interpolation, forecaster) pass over every trace.
+#[derive(Debug, serde::Serialize)]
+struct Run {
+    interpolation: Interpolation,
+    forecaster: &'static str,
+    traces: Vec<TraceResult>,
+    summary: Summary,
+}
+
+fn print_runs(args: &SimulateArgs, config: &SimConfig, tier: &str, runs: &[Run]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let doc = serde_json::json!({ "config": config, "quantile": args.quantile, "runs": runs });
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    if args.per_trace {
+        for run in runs {
+            writeln!(out, "## {} interpolation, {} forecaster\n", run.interpolation.as_str(), run.forecaster)?;
+            for r in &run.traces {
+                writeln!(out, "{}", trace_table(r))?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "summary over {} traces (99th percentile = {} pods, start-up {} s, lead {} s, quantile {}, {} pods at {:.6} USD/h)\n",
+        args.trace.len(),
+        args.p99_pods,
+        args.startup_delay,
+        config.lead_seconds,
+        args.quantile,
+        tier,
+        config.pod_hour_usd
+    )?;
+    let rows: Vec<_> = runs
+        .iter()
+        .map(|r| (r.interpolation.as_str(), r.forecaster, &r.summary))
+        .collect();
+    write!(out, "{}", summary_table(&rows))?;
+    Ok(())
+}
+
 /// Runs traces on all cores; each worker takes the next trace, so one long trace does not
 /// leave the other cores idle at the end.
-fn run_all(args: &SimulateArgs, config: &SimConfig) -> Result<Vec<TraceResult>> {
+fn run_all(
+    args: &SimulateArgs,
+    config: &SimConfig,
+    how: Interpolation,
+    kind: ForecasterKind,
+) -> Result<Vec<TraceResult>> {
     let next = AtomicUsize::new(0);
     let slots: Mutex<Vec<Option<Result<TraceResult>>>> = Mutex::new((0..args.trace.len()).map(|_| None).collect());
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(args.trace.len());
-    let predictor = PredictorConfig {
-        model_step_seconds: args.model_step,
-        reselect_seconds: args.reselect,
-        ..PredictorConfig::default()
+    let peak = PeakConfig {
+        quantile: args.quantile,
+        ..PeakConfig::default()
     };
-    let factory = |_: &[f64]| match args.forecaster {
-        ForecasterKind::Predictor => Box::new(PredictorForecaster::new(predictor.clone())) as Box<dyn Forecaster>,
+    let factory = |demand: &[f64]| match kind {
+        ForecasterKind::Predictor => Box::new(Peak::new(peak.clone())) as Box<dyn Forecaster>,
         ForecasterKind::LastValueTrend => Box::new(LastValueTrend::default()),
+        ForecasterKind::Oracle => Box::new(Oracle::new(demand.to_vec())),
     };
+    let keep_series = args.svg.is_some();
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = args.trace.get(i) else { break };
-                    let result = Trace::load(path, config.step_seconds)
-                        .and_then(|t| t.scaled_to_peak(args.peak_pods))
-                        .map(|t| simulate(&t, config, &args.policy, &factory, args.svg.is_some()))
+                    let result = Trace::load(path, config.step_seconds, how)
+                        .and_then(|t| t.scaled_to_p99(args.p99_pods))
+                        .map_err(anyhow::Error::from)
+                        .and_then(|t| {
+                            simulate(&t, config, &args.policy, &factory, keep_series).map_err(anyhow::Error::msg)
+                        })
                         .with_context(|| format!("trace {}", path.display()));
                     if let Ok(mut slots) = slots.lock()
                         && let Some(slot) = slots.get_mut(i)

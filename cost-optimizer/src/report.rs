@@ -32,6 +32,12 @@ pub struct PolicySummary {
     pub median_underprovisioned_vs_reactive: Option<f64>,
     /// Traces where this policy had fewer under-provisioned minutes at equal or lower pod-hours.
     pub traces_better_at_no_extra_cost: usize,
+    /// Traces where reactive was short at all (the ones the ratios are taken over).
+    pub traces_reactive_short: usize,
+    /// Of those, traces where this policy had fewer under-provisioned minutes than reactive.
+    pub traces_fewer_underprovisioned: usize,
+    /// Median over traces of the forecaster's measured coverage of the lead-time peak.
+    pub median_forecast_coverage: Option<f64>,
 }
 
 /// All policies over all traces.
@@ -102,6 +108,19 @@ pub fn summarize(results: &[TraceResult]) -> Summary {
                         })
                     })
                     .count(),
+                traces_reactive_short: pairs
+                    .iter()
+                    .filter(|(_, r)| r.is_some_and(|r| r.underprovisioned_minutes > 0.0))
+                    .count(),
+                traces_fewer_underprovisioned: pairs
+                    .iter()
+                    .filter(|(m, r)| {
+                        r.is_some_and(|r| {
+                            r.underprovisioned_minutes > 0.0 && m.underprovisioned_minutes < r.underprovisioned_minutes
+                        })
+                    })
+                    .count(),
+                median_forecast_coverage: median(pairs.iter().filter_map(|(m, _)| m.forecast_coverage).collect()),
             }
         })
         .collect();
@@ -138,30 +157,43 @@ pub fn trace_table(t: &TraceResult) -> String {
     s
 }
 
-/// A plain-text (Markdown-compatible) table of the summary.
-pub fn summary_table(s: &Summary) -> String {
+/// A Markdown table of the summaries of several runs, one row per (interpolation,
+/// forecaster, policy); reactive does not depend on the forecaster, so it is shown once per
+/// interpolation.
+pub fn summary_table(runs: &[(&str, &str, &Summary)]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| policy | traces | pod-hours | cost USD | under-prov. min (total) | median under-prov. min | median unserved % | median pod-hours vs reactive | median under-prov. vs reactive | better at no extra cost |"
+        "| interpolation | forecaster | policy | traces | pod-hours | under-prov. min (total) | median under-prov. vs reactive | median pod-hours vs reactive | fewer under-prov. than reactive | better at no extra cost | forecast coverage |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let ratio = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |x| format!("{x:.3}"));
-    for p in &s.policies {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {:.0} | {:.2} | {:.1} | {:.1} | {:.4} | {} | {} | {} |",
-            p.policy.name(),
-            p.traces,
-            p.total_pod_hours,
-            p.total_cost_usd,
-            p.total_underprovisioned_minutes,
-            p.median_underprovisioned_minutes,
-            p.median_unserved_demand_share * 100.0,
-            ratio(p.median_pod_hours_vs_reactive),
-            ratio(p.median_underprovisioned_vs_reactive),
-            p.traces_better_at_no_extra_cost
-        );
+    let mut reactive_shown = Vec::new();
+    for (how, forecaster, s) in runs {
+        for p in &s.policies {
+            let reactive = p.policy == PolicyKind::Reactive;
+            if reactive && reactive_shown.contains(how) {
+                continue;
+            }
+            if reactive {
+                reactive_shown.push(*how);
+            }
+            let _ = writeln!(
+                out,
+                "| {how} | {} | {} | {} | {:.0} | {:.1} | {} | {} | {}/{} | {} | {} |",
+                if reactive { "-" } else { forecaster },
+                p.policy.name(),
+                p.traces,
+                p.total_pod_hours,
+                p.total_underprovisioned_minutes,
+                ratio(p.median_underprovisioned_vs_reactive),
+                ratio(p.median_pod_hours_vs_reactive),
+                p.traces_fewer_underprovisioned,
+                p.traces_reactive_short,
+                p.traces_better_at_no_extra_cost,
+                ratio(p.median_forecast_coverage),
+            );
+        }
     }
     out
 }
@@ -184,6 +216,7 @@ mod tests {
             peak_shortfall_pods: 0.0,
             scaling_events: 0,
             forecast_fallbacks: 0,
+            forecast_coverage: None,
             ready_series: vec![],
         }
     }
@@ -194,6 +227,7 @@ mod tests {
                 name: "t".into(),
                 source_step_seconds: 60.0,
                 step_seconds: 15.0,
+                interpolation: forecast::trace::Interpolation::Linear,
                 values: vec![],
             },
             hours: 1.0,
@@ -216,7 +250,10 @@ mod tests {
         assert_eq!(p.median_pod_hours_vs_reactive, Some(1.0));
         // Only the first trace is better at equal pod-hours.
         assert_eq!(p.traces_better_at_no_extra_cost, 1);
-        assert!(summary_table(&s).contains("| predictive | 3 |"));
+        assert_eq!((p.traces_fewer_underprovisioned, p.traces_reactive_short), (2, 2));
+        let table = summary_table(&[("linear", "oracle", &s), ("linear", "predictor", &s)]);
+        assert!(table.contains("| linear | oracle | predictive | 3 |"), "{table}");
+        assert_eq!(table.matches("| reactive |").count(), 1, "{table}");
         assert!(trace_table(&trace(1.0, 1.0, 1.0)).contains("reactive"));
     }
 }

@@ -3,9 +3,14 @@
 //! Model, per 15 s sync step `i` (time `t = 15 i`): demand `d[i]` (in pods of capacity 1) holds
 //! over `[t, t + 15)`. What a policy sees is not `d` but Prometheus' view: a scrape every
 //! `scrape_interval` of a `rate(...[1m])`, i.e. the mean of the demand over the window before
-//! the last scrape. New pods serve only after `startup_delay`; removed pods go at once (the
+//! the last scrape, which reaches the HPA `scrape_lag` later (the adapter's and the metrics
+//! pipeline's delay). New pods serve only after `startup_delay`; removed pods go at once (the
 //! unready ones first). A step is under-provisioned when `d[i]` exceeds the ready capacity.
-//! Forecasters get only the observed history up to `t`, bounded to `history_steps`.
+//! Forecasters get only that observed history up to `t`, bounded to `history_steps`.
+//!
+//! The HPA is the one `k8s/` deploys: its behaviour comes from `config/hpa-behavior.json`,
+//! which check-deploy holds every manifest to, and the forecast reaches it as an
+//! `AverageValue` target (replicas = ceil(forecast / target per pod), whatever is ready).
 
 use serde::Serialize;
 
@@ -58,12 +63,14 @@ pub struct SimConfig {
     pub step_seconds: f64,
     /// Prometheus scrape interval, seconds (15); rounded to whole steps.
     pub scrape_interval_seconds: f64,
+    /// Delay from a scrape to the HPA reading it, seconds (15).
+    pub scrape_lag_seconds: f64,
     /// `rate()` window, seconds (60).
     pub rate_window_seconds: f64,
     /// Time from pod creation to ready, seconds (60).
     pub startup_delay_seconds: f64,
-    /// How far ahead forecasts are used for scale-ups, seconds: should cover start-up delay
-    /// plus the rate window's lag (120).
+    /// How far ahead the forecast peak is taken, seconds: what a scale-up takes to help,
+    /// start-up + rate window + scrape lag + sync (150).
     pub lead_seconds: f64,
     /// Target utilization for all policies (0.7).
     pub target_utilization: f64,
@@ -71,9 +78,7 @@ pub struct SimConfig {
     pub min_replicas: u32,
     /// Upper replica bound.
     pub max_replicas: u32,
-    /// HPA and decision-rule scale-down stabilization, seconds (300).
-    pub scale_down_stabilization_seconds: f64,
-    /// Observations given to a forecaster, at most (one day of 15 s steps).
+    /// Observations given to a forecaster, at most (seven days of 15 s steps).
     pub history_steps: usize,
     /// Price of one pod-hour in USD (a `medium` pod at OpenCost's default prices).
     pub pod_hour_usd: f64,
@@ -84,25 +89,29 @@ impl Default for SimConfig {
         Self {
             step_seconds: 15.0,
             scrape_interval_seconds: 15.0,
+            scrape_lag_seconds: 15.0,
             rate_window_seconds: 60.0,
             startup_delay_seconds: 60.0,
-            lead_seconds: 120.0,
+            lead_seconds: 150.0,
             target_utilization: 0.7,
             min_replicas: 1,
-            max_replicas: 100,
-            scale_down_stabilization_seconds: 300.0,
-            history_steps: 5760,
+            max_replicas: 1000,
+            history_steps: 7 * 5760,
             pod_hour_usd: 0.017924,
         }
     }
 }
 
 impl SimConfig {
-    /// The HPA both HPA-based policies run.
-    pub fn hpa_spec(&self) -> HpaSpec {
-        let mut spec = HpaSpec::with_defaults(self.min_replicas, self.max_replicas);
-        spec.scale_down.stabilization_window_seconds = self.scale_down_stabilization_seconds;
-        spec
+    /// The HPA both HPA-based policies run: the deployed behaviour with these bounds.
+    pub fn hpa_spec(&self) -> Result<HpaSpec, String> {
+        HpaSpec::deployed(self.min_replicas, self.max_replicas)
+    }
+
+    /// The lead time a scale-up needs with these settings: start-up, the rate window, the
+    /// scrape lag and one sync.
+    pub fn default_lead_seconds(&self) -> f64 {
+        self.startup_delay_seconds + self.rate_window_seconds + self.scrape_lag_seconds + self.step_seconds
     }
 
     fn steps(&self, seconds: f64) -> usize {
@@ -131,6 +140,9 @@ pub struct PolicyResult {
     pub scaling_events: u32,
     /// Decisions taken without a forecast (model had too little history or failed).
     pub forecast_fallbacks: u32,
+    /// Share of served forecasts the observed lead-time peak did not exceed (the model's own
+    /// calibration, as the service would measure it); `None` when not measured.
+    pub forecast_coverage: Option<f64>,
     /// Ready capacity per step, for charts; empty unless requested.
     #[serde(skip)]
     pub ready_series: Vec<f64>,
@@ -155,32 +167,33 @@ pub struct TraceResult {
 /// several threads.
 pub type ForecasterFactory<'a> = dyn Fn(&[f64]) -> Box<dyn Forecaster> + Sync + 'a;
 
-/// Runs each policy on a trace already scaled to pods.
+/// Runs each policy on a trace already scaled to pods; fails only when the deployed HPA
+/// behaviour cannot be read.
 pub fn simulate(
     demand: &Trace,
     config: &SimConfig,
     policies: &[PolicyKind],
     forecaster: &ForecasterFactory<'_>,
     keep_series: bool,
-) -> TraceResult {
+) -> Result<TraceResult, String> {
+    let spec = config.hpa_spec()?;
     // One forecaster for all policies: what it sees (the observed history) does not depend on
-    // the policy, so an expensive model is fitted once per trace rather than once per policy.
+    // the policy, so a model is run once per trace rather than once per policy.
     let mut f = forecaster(&demand.values);
-    let results = policies
+    let mut results: Vec<PolicyResult> = policies
         .iter()
-        .map(|&p| engine::run(&demand.values, config, p, f.as_mut(), keep_series))
+        .map(|&p| engine::run(&demand.values, config, p, Hpa::new(spec.clone()), f.as_mut(), keep_series))
         .collect();
-    TraceResult {
+    let coverage = f.coverage();
+    for r in results.iter_mut().filter(|r| r.policy != PolicyKind::Reactive) {
+        r.forecast_coverage = coverage;
+    }
+    Ok(TraceResult {
         trace: demand.clone(),
         hours: demand.hours(),
         peak_pods: demand.values.iter().copied().fold(0.0, f64::max),
         results,
-    }
-}
-
-/// What [`engine`] drives: the HPA for the HPA-based policies.
-fn new_hpa(config: &SimConfig) -> Hpa {
-    Hpa::new(config.hpa_spec())
+    })
 }
 
 #[cfg(test)]

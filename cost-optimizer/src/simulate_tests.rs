@@ -2,13 +2,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
-use crate::forecast::{ForecastPath, ForecastRequest, LastValueTrend, Oracle, PredictorConfig, PredictorForecaster};
+use crate::forecast::{ForecastRequest, LastValueTrend, Oracle, Outlook, Peak};
+use forecast::peak::PeakConfig;
+use forecast::trace::Interpolation;
 
 fn trace(values: Vec<f64>) -> Trace {
     Trace {
         name: "t".into(),
         source_step_seconds: 15.0,
         step_seconds: 15.0,
+        interpolation: Interpolation::Linear,
         values,
     }
 }
@@ -24,7 +27,7 @@ fn run_with(t: &Trace, p: PolicyKind, oracle: bool) -> PolicyResult {
     } else {
         &|_: &[f64]| Box::new(LastValueTrend::default()) as Box<dyn Forecaster>
     };
-    simulate(t, &SimConfig::default(), &[p], make, true).results.remove(0)
+    simulate(t, &SimConfig::default(), &[p], make, true).unwrap().results.remove(0)
 }
 
 #[test]
@@ -62,43 +65,77 @@ fn a_perfect_forecaster_reduces_under_provisioning() {
     let predictive = run_with(&t, PolicyKind::Predictive, true);
     let cost_aware = run_with(&t, PolicyKind::CostAware, true);
     assert!(predictive.underprovisioned_minutes < reactive.underprovisioned_minutes);
-    // The lead (120 s) covers the start-up delay (60 s): the rule is never short.
+    // The lead (150 s) covers the start-up delay (60 s): the rule is never short.
     assert_eq!(cost_aware.underprovisioned_minutes, 0.0);
     assert_eq!(predictive.forecast_fallbacks, 0);
 }
 
+/// Two days of a daily cycle (2 to 8 pods) with steps on top: at a fixed minute of every
+/// hour demand jumps by 3 pods for ten minutes. 15 s steps.
+fn cycle_with_steps() -> Trace {
+    let day = 5760.0;
+    trace(
+        (0..2 * 5760)
+            .map(|i| {
+                let phase = f64::from(i) / day * std::f64::consts::TAU;
+                let minute = (i % 240) / 4;
+                let step = if (30..40).contains(&minute) { 3.0 } else { 0.0 };
+                5.0 - 3.0 * phase.cos() + step
+            })
+            .collect(),
+    )
+}
+
+fn predictive_vs_reactive(make: &ForecasterFactory<'_>) -> (PolicyResult, PolicyResult) {
+    let t = cycle_with_steps();
+    let policies = [PolicyKind::Reactive, PolicyKind::Predictive];
+    let mut r = simulate(&t, &SimConfig::default(), &policies, make, false).unwrap().results;
+    let predictive = r.remove(1);
+    (r.remove(0), predictive)
+}
+
 #[test]
-fn the_predictors_models_beat_reactive_on_periodic_demand() {
-    // Arrange: two days of an hourly pulse from 2 to 9 pods (up in 3 minutes, 20 minutes
-    // high); a ramp that steep outruns a reactive HPA, which waits for the rate window and the
-    // start-up delay, while the pulse repeats at the same minute of every hour.
-    let wave = (0..11_520).map(|i| {
-        let minute = (i % 240) as f64 / 4.0;
-        2.0 + 7.0 * (minute / 3.0).min(1.0) * f64::from(u8::from(minute < 20.0))
-    });
-    let t = trace(wave.collect());
-    let make = |_: &[f64]| Box::new(PredictorForecaster::new(PredictorConfig::default())) as Box<dyn Forecaster>;
+fn the_predictors_forecaster_beats_reactive_on_a_cycle_with_steps() {
+    // Arrange: the forecaster the service runs, at its default quantile
+    let make = |_: &[f64]| Box::new(Peak::new(PeakConfig::default())) as Box<dyn Forecaster>;
     // Act
-    let r = simulate(
-        &t,
-        &SimConfig::default(),
-        &[PolicyKind::Reactive, PolicyKind::Predictive],
-        &make,
-        false,
-    );
-    // Assert
-    let (reactive, predictive) = (&r.results[0], &r.results[1]);
+    let (reactive, predictive) = predictive_vs_reactive(&make);
+    // Assert: fewer minutes short, for a modest price, and calibrated near its quantile
     assert!(
-        predictive.underprovisioned_minutes < reactive.underprovisioned_minutes,
+        predictive.underprovisioned_minutes < 0.5 * reactive.underprovisioned_minutes,
         "predictive {} vs reactive {} min",
         predictive.underprovisioned_minutes,
         reactive.underprovisioned_minutes
     );
-    // Only the first hours, before a backtest can run, go without a forecast.
+    assert!(predictive.pod_hours < 1.3 * reactive.pod_hours, "{} vs {}", predictive.pod_hours, reactive.pod_hours);
+    let coverage = predictive.forecast_coverage.unwrap();
+    assert!((0.8..=1.0).contains(&coverage), "coverage {coverage}");
+    assert!(predictive.forecast_fallbacks < 200, "{}", predictive.forecast_fallbacks);
+}
+
+/// Answers the current observation whatever it is asked: a forecast path that is broken.
+struct Constant;
+
+impl Forecaster for Constant {
+    fn name(&self) -> &str {
+        "constant"
+    }
+    fn forecast(&mut self, req: &ForecastRequest<'_>) -> Option<Outlook> {
+        let _ = req;
+        Some(Outlook { peak: 1.0, point: 1.0 })
+    }
+}
+
+#[test]
+fn a_broken_forecast_path_gains_nothing_over_reactive() {
+    // The test above must fail when the forecast carries no information.
+    let make = |_: &[f64]| Box::new(Constant) as Box<dyn Forecaster>;
+    let (reactive, predictive) = predictive_vs_reactive(&make);
     assert!(
-        predictive.forecast_fallbacks < 1_000,
-        "{}",
-        predictive.forecast_fallbacks
+        predictive.underprovisioned_minutes >= 0.9 * reactive.underprovisioned_minutes,
+        "predictive {} vs reactive {} min",
+        predictive.underprovisioned_minutes,
+        reactive.underprovisioned_minutes
     );
 }
 
@@ -112,7 +149,7 @@ impl Forecaster for Spy {
     fn name(&self) -> &str {
         "spy"
     }
-    fn forecast(&mut self, req: &ForecastRequest<'_>) -> Option<ForecastPath> {
+    fn forecast(&mut self, req: &ForecastRequest<'_>) -> Option<Outlook> {
         self.calls += 1;
         assert!(req.history.len() <= SimConfig::default().history_steps);
         if req.now_step <= self.spike_at {
@@ -137,7 +174,7 @@ fn forecasts_see_only_the_past() {
             calls: 0,
         }) as Box<dyn Forecaster>
     };
-    let r = simulate(&t, &SimConfig::default(), &[PolicyKind::CostAware], &make, false);
+    let r = simulate(&t, &SimConfig::default(), &[PolicyKind::CostAware], &make, false).unwrap();
     // Every step asked once and fell back to current usage.
     assert_eq!(r.results[0].forecast_fallbacks, 600);
 }

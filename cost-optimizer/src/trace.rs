@@ -1,14 +1,13 @@
-//! Demand traces: CSV files `timestamp,value` (`YYYY-MM-DD HH:MM:SS`), possibly irregular, with
-//! duplicate timestamps and gaps. They are sorted, duplicates averaged, linearly interpolated
-//! onto a regular step (the HPA's 15 s sync) and scaled so that the trace's peak needs exactly
-//! `peak_pods` pods of capacity 1.
+//! Demand traces for the simulator: read by the `forecast` crate's one loader, put on the
+//! HPA's 15 s grid (linearly or by holding each point) and scaled to pods.
 //!
-//! Gaps (the NASA log ends, a hurricane shut the server) are bridged by the same straight line:
-//! it keeps the timeline continuous and only adds smooth, easy stretches for every policy alike.
+//! Scaling puts the trace's 99th percentile at `p99_pods` pods of capacity 1: peaks above it
+//! are what autoscaling is for. Scaling the maximum instead leaves most traces at one to
+//! three pods, where a ratio of under-provisioned minutes rests on a handful of minutes.
 
 use std::path::Path;
 
-use chrono::NaiveDateTime;
+use forecast::trace::{Interpolation, dedup_sorted, median_step, parse_csv, regrid};
 use serde::Serialize;
 
 use crate::{Error, Result};
@@ -22,14 +21,16 @@ pub struct Trace {
     pub source_step_seconds: f64,
     /// Grid spacing, in seconds.
     pub step_seconds: f64,
-    /// Values on the grid, in the trace's own unit (or pods after [`Trace::scaled_to_peak`]).
+    /// How the grid was filled between raw samples.
+    pub interpolation: Interpolation,
+    /// Values on the grid, in the trace's own unit (or pods after [`Trace::scaled_to_p99`]).
     #[serde(skip)]
     pub values: Vec<f64>,
 }
 
 impl Trace {
-    /// Reads and resamples a CSV file.
-    pub fn load(path: &Path, step_seconds: f64) -> Result<Self> {
+    /// Reads a CSV file and puts it on the grid.
+    pub fn load(path: &Path, step_seconds: f64, how: Interpolation) -> Result<Self> {
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -38,24 +39,28 @@ impl Trace {
             path: path.to_owned(),
             source,
         })?;
-        Self::from_csv(&name, &text, step_seconds)
+        Self::from_csv(&name, &text, step_seconds, how)
     }
 
-    /// Parses CSV text and resamples it.
-    pub fn from_csv(name: &str, text: &str, step_seconds: f64) -> Result<Self> {
+    /// Parses CSV text and puts it on the grid.
+    pub fn from_csv(name: &str, text: &str, step_seconds: f64, how: Interpolation) -> Result<Self> {
         let bad = |line: usize, reason: String| Error::InvalidTrace {
             name: name.to_owned(),
             line,
             reason,
         };
-        let points = parse_points(text).map_err(|(line, reason)| bad(line, reason))?;
-        let source_step_seconds =
-            median_step(&points).ok_or_else(|| bad(0, "needs at least two distinct timestamps".into()))?;
+        let points = parse_csv(text, name).map_err(|e| match e {
+            forecast::ForecastError::Parse { line, message, .. } => bad(line, message),
+            other => bad(0, other.to_string()),
+        })?;
+        let points = dedup_sorted(points);
+        let source_step = median_step(&points).ok_or_else(|| bad(0, "needs at least two distinct timestamps".into()))?;
         Ok(Self {
             name: name.to_owned(),
-            source_step_seconds,
+            source_step_seconds: source_step as f64,
             step_seconds,
-            values: resample(&points, step_seconds),
+            interpolation: how,
+            values: regrid(&points, step_seconds, how),
         })
     }
 
@@ -64,94 +69,24 @@ impl Trace {
         self.values.len() as f64 * self.step_seconds / 3600.0
     }
 
-    /// Demand in pods: each value is divided by the trace's maximum and multiplied by
-    /// `peak_pods`, so the peak needs exactly `peak_pods` pods. Negative values become 0.
-    /// Proportional (not min-max) scaling keeps a trace's baseline: a series that never drops
-    /// below 80 % of its peak stays that way.
-    pub fn scaled_to_peak(&self, peak_pods: f64) -> Result<Self> {
-        let max = self.values.iter().copied().fold(0.0, f64::max);
-        if max <= 0.0 {
+    /// Demand in pods: values are multiplied so that the trace's 99th percentile needs
+    /// `p99_pods` pods. Proportional (not min-max) scaling keeps a trace's baseline: a series
+    /// that never drops below 80 % of its peak stays that way. Negative values become 0.
+    pub fn scaled_to_p99(&self, p99_pods: f64) -> Result<Self> {
+        let mut sorted: Vec<f64> = self.values.iter().map(|v| v.max(0.0)).collect();
+        sorted.sort_by(f64::total_cmp);
+        let rank = ((sorted.len() as f64 * 0.99).ceil() as usize).clamp(1, sorted.len().max(1)) - 1;
+        let p99 = sorted.get(rank).copied().unwrap_or(0.0);
+        if p99 <= 0.0 {
             return Err(Error::InvalidTrace {
                 name: self.name.clone(),
                 line: 0,
-                reason: "no positive value to scale".into(),
+                reason: "99th percentile is not positive: nothing to scale".into(),
             });
         }
-        let values = self.values.iter().map(|v| v.max(0.0) / max * peak_pods).collect();
+        let values = self.values.iter().map(|v| v.max(0.0) / p99 * p99_pods).collect();
         Ok(Self { values, ..self.clone() })
     }
-}
-
-/// (seconds since the epoch, value), sorted, one per timestamp.
-fn parse_points(text: &str) -> Result<Vec<(i64, f64)>, (usize, String)> {
-    let mut lines = text.lines().enumerate();
-    match lines.next() {
-        Some((_, h)) if h.trim().eq_ignore_ascii_case("timestamp,value") => {}
-        _ => return Err((1, "header must be timestamp,value".into())),
-    }
-    let mut raw = Vec::new();
-    for (i, line) in lines {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let (ts, v) = line.split_once(',').ok_or((i + 1, "expected two columns".to_owned()))?;
-        let t = NaiveDateTime::parse_from_str(ts.trim(), "%Y-%m-%d %H:%M:%S")
-            .map_err(|e| (i + 1, format!("timestamp {ts:?}: {e}")))?;
-        let v: f64 = v.trim().parse().map_err(|e| (i + 1, format!("value {v:?}: {e}")))?;
-        if v.is_finite() {
-            raw.push((t.and_utc().timestamp(), v));
-        }
-    }
-    raw.sort_by_key(|p| p.0);
-    // Duplicates (a DST fall-back, a repeated hour) are averaged into one sample.
-    let mut out: Vec<(i64, f64)> = Vec::with_capacity(raw.len());
-    let mut count = 0.0;
-    for (t, v) in raw {
-        match out.last_mut() {
-            Some(last) if last.0 == t => {
-                count += 1.0;
-                last.1 += (v - last.1) / count;
-            }
-            _ => {
-                out.push((t, v));
-                count = 1.0;
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn median_step(points: &[(i64, f64)]) -> Option<f64> {
-    let mut d: Vec<i64> = points.windows(2).map(|w| w[1].0 - w[0].0).collect();
-    if d.is_empty() {
-        return None;
-    }
-    d.sort_unstable();
-    Some(d[d.len() / 2] as f64)
-}
-
-fn resample(points: &[(i64, f64)], step: f64) -> Vec<f64> {
-    let (Some(first), Some(last)) = (points.first(), points.last()) else {
-        return Vec::new();
-    };
-    let span = (last.0 - first.0) as f64;
-    let n = (span / step).floor() as usize + 1;
-    let mut out = Vec::with_capacity(n);
-    let mut j = 0;
-    for k in 0..n {
-        let t = first.0 as f64 + k as f64 * step;
-        while j + 2 < points.len() && (points[j + 1].0 as f64) < t {
-            j += 1;
-        }
-        let (a, b) = (points[j], points[(j + 1).min(points.len() - 1)]);
-        let w = if b.0 > a.0 {
-            ((t - a.0 as f64) / (b.0 - a.0) as f64).clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        out.push(a.1 + (b.1 - a.1) * w);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -162,37 +97,40 @@ mod tests {
     const CSV: &str = "timestamp,value\n2014-03-09 01:55:00,10\n2014-03-09 03:00:00,30\n2014-03-09 03:00:00,50\n2014-03-09 01:50:00,0\n";
 
     #[test]
-    fn sorts_averages_duplicates_and_interpolates() {
-        let t = Trace::from_csv("x", CSV, 60.0).unwrap();
-        // Points: 01:50 -> 0, 01:55 -> 10, 03:00 -> 40 (30 and 50 averaged).
+    fn sorts_averages_duplicates_and_fills_the_grid() {
+        let t = Trace::from_csv("x", CSV, 60.0, Interpolation::Linear).unwrap();
         assert_eq!(t.source_step_seconds, 3900.0); // upper median of 300 and 3900
-        assert_eq!(t.values.len(), 71); // 70 minutes + 1
-        assert_eq!(t.values[0], 0.0);
+        assert_eq!(t.values.len(), 71);
         assert!((t.values[1] - 2.0).abs() < 1e-9);
-        assert!((t.values[5] - 10.0).abs() < 1e-9);
-        assert!((t.values[70] - 40.0).abs() < 1e-9);
-        assert!((t.values[5 + 13] - (10.0 + 30.0 * 13.0 / 65.0)).abs() < 1e-9);
+        let hold = Trace::from_csv("x", CSV, 60.0, Interpolation::Hold).unwrap();
+        assert_eq!((hold.values[1], hold.values[69]), (0.0, 10.0));
     }
 
     #[test]
-    fn scales_peak_to_pods() {
-        let t = Trace::from_csv("x", CSV, 60.0).unwrap().scaled_to_peak(10.0).unwrap();
-        assert_eq!(t.values.iter().copied().fold(0.0, f64::max), 10.0);
-        assert!((t.values[5] - 2.5).abs() < 1e-9);
+    fn the_99th_percentile_becomes_the_pods_asked_for() {
+        // 1..=200: the 99th percentile is 198, the peak 200
+        let text: String = std::iter::once("timestamp,value\n".to_owned())
+            .chain((1..=200).map(|i| format!("2014-03-09 {:02}:{:02}:00,{i}\n", i / 60, i % 60)))
+            .collect();
+        let t = Trace::from_csv("x", &text, 60.0, Interpolation::Hold).unwrap();
+        let s = t.scaled_to_p99(10.0).unwrap();
+        let max = s.values.iter().copied().fold(0.0, f64::max);
+        assert!((max - 10.0 * 200.0 / 198.0).abs() < 1e-9, "{max}");
     }
 
     #[test]
     fn rejects_malformed_files() {
-        assert!(Trace::from_csv("x", "time,v\n", 15.0).is_err());
-        assert!(Trace::from_csv("x", "timestamp,value\n2014-01-01 00:00:00,1\n", 15.0).is_err());
-        let e = Trace::from_csv("x", "timestamp,value\n2014-01-01 00:00:00,1\nnope,2\n", 15.0).unwrap_err();
-        assert!(e.to_string().contains("line 3"), "{e}");
-        let zero = Trace::from_csv(
+        assert!(Trace::from_csv("x", "timestamp,value\n2014-01-01 00:00:00,1\n", 15.0, Interpolation::Linear).is_err());
+        let e = Trace::from_csv(
             "x",
-            "timestamp,value\n2014-01-01 00:00:00,0\n2014-01-01 00:05:00,0\n",
+            "timestamp,value\n2014-01-01 00:00:00,1\nnope,2\n",
             15.0,
+            Interpolation::Linear,
         )
-        .unwrap();
-        assert!(zero.scaled_to_peak(10.0).is_err());
+        .unwrap_err();
+        assert!(e.to_string().contains("line 3"), "{e}");
+        let zero = "timestamp,value\n2014-01-01 00:00:00,0\n2014-01-01 00:05:00,0\n";
+        let zero = Trace::from_csv("x", zero, 15.0, Interpolation::Linear).unwrap();
+        assert!(zero.scaled_to_p99(10.0).is_err());
     }
 }

@@ -8,8 +8,8 @@
 //! the same step.
 //!
 //! Each candidate makes a point forecast of the peak over the next `lead_steps` samples
-//! (last value; last value plus the recent slope; last value plus the seasonal profile's
-//! rise). Its quantile forecast adds the empirical `quantile` of its own past errors (realised
+//! (last value; the peak of the last `lead_steps`; last value plus the recent slope; last
+//! value plus the seasonal profile's rise). Its quantile forecast adds the empirical `quantile` of its own past errors (realised
 //! peak minus point forecast, divided by the recent level so that a busy hour and a quiet
 //! night share one distribution): split-conformal calibration, nothing assumed. The candidate
 //! served is the one with the lowest recent pinball loss at that quantile, i.e. the one that
@@ -26,6 +26,9 @@ use serde::Serialize;
 pub enum PeakModel {
     /// The newest sample.
     LastValue,
+    /// The largest of the last `lead_steps` samples: on a noisy level the next window's peak
+    /// is most like the last window's.
+    RecentPeak,
     /// The newest sample plus the rise the slope of the last `trend_steps` samples gives
     /// over the lead time (undamped: the lead is short, and a damped trend is late on ramps).
     Trend,
@@ -35,12 +38,18 @@ pub enum PeakModel {
 
 impl PeakModel {
     /// Every candidate, simplest first.
-    pub const ALL: [PeakModel; 3] = [PeakModel::LastValue, PeakModel::Trend, PeakModel::Seasonal];
+    pub const ALL: [PeakModel; 4] = [
+        PeakModel::LastValue,
+        PeakModel::RecentPeak,
+        PeakModel::Trend,
+        PeakModel::Seasonal,
+    ];
 
     /// Stable snake_case name.
     pub fn as_str(self) -> &'static str {
         match self {
             PeakModel::LastValue => "last_value",
+            PeakModel::RecentPeak => "recent_peak",
             PeakModel::Trend => "trend",
             PeakModel::Seasonal => "seasonal",
         }
@@ -223,7 +232,7 @@ impl PeakForecaster {
         self.season.push(value);
         let lead = self.config.lead_steps.max(1);
         let realised = self.window_max.front().map_or(value, |(_, v)| *v);
-        let keep_error = now % self.config.sample_every.max(1) == 0;
+        let keep_error = now.is_multiple_of(self.config.sample_every.max(1));
         let decay = 0.5f64.powf(1.0 / self.config.selection_half_life.max(1.0));
         let q = self.config.quantile;
         for c in &mut self.candidates {
@@ -233,7 +242,7 @@ impl PeakForecaster {
                 resolve(c, realised, point, peak, scale, q, decay, keep_error, &self.config);
             }
         }
-        if now % self.config.recalibrate_every.max(1) == 0 {
+        if now.is_multiple_of(self.config.recalibrate_every.max(1)) {
             self.recalibrate();
         }
         let scale = self.scale();
@@ -298,6 +307,10 @@ impl PeakForecaster {
     fn rise(&self, model: PeakModel, lead: usize) -> f64 {
         match model {
             PeakModel::LastValue => 0.0,
+            PeakModel::RecentPeak => {
+                let last = self.recent.back().copied().unwrap_or(0.0);
+                self.window_max.front().map_or(0.0, |(_, v)| v - last)
+            }
             PeakModel::Trend => {
                 let k = self.config.trend_steps.max(1);
                 let n = self.recent.len();

@@ -8,11 +8,13 @@ use crate::forecast::ForecastRequest;
 use crate::hpa::{average_value_proposal, ceil_u32, utilization_proposal};
 use crate::policy::ServicePolicy;
 
-/// Prometheus' view of the demand at each step: the mean over the rate window before the last
-/// scrape at or before the step. Before the first full window it is the mean of what exists.
+/// What the HPA reads at each step: the mean demand over the rate window before the last
+/// scrape that is at least `scrape_lag` old. Before the first full window it is the mean of
+/// what exists.
 fn observe(demand: &[f64], c: &SimConfig) -> Vec<f64> {
     let scrape = c.steps(c.scrape_interval_seconds);
     let window = c.steps(c.rate_window_seconds);
+    let lag = (c.scrape_lag_seconds / c.step_seconds).round() as usize;
     let mut prefix = Vec::with_capacity(demand.len() + 1);
     prefix.push(0.0);
     for d in demand {
@@ -20,7 +22,7 @@ fn observe(demand: &[f64], c: &SimConfig) -> Vec<f64> {
     }
     (0..demand.len())
         .map(|i| {
-            let s = i / scrape * scrape;
+            let s = i.saturating_sub(lag) / scrape * scrape;
             let lo = s.saturating_sub(window);
             if s == lo {
                 demand.first().copied().unwrap_or(0.0)
@@ -35,18 +37,18 @@ pub(super) fn run(
     demand: &[f64],
     c: &SimConfig,
     policy: PolicyKind,
+    mut hpa: Hpa,
     forecaster: &mut dyn Forecaster,
     keep_series: bool,
 ) -> PolicyResult {
     let step = c.step_seconds;
     let observed = observe(demand, c);
-    let (lead, stab) = (c.steps(c.lead_seconds), c.steps(c.scale_down_stabilization_seconds));
+    let lead = c.steps(c.lead_seconds);
     let target = c.target_utilization;
     let rule_policy = ServicePolicy {
-        scale_down_stabilization_seconds: c.scale_down_stabilization_seconds as u64,
+        scale_down_stabilization_seconds: hpa.spec().scale_down.stabilization_window_seconds as u64,
         ..ServicePolicy::new("sim", c.min_replicas, c.max_replicas, target)
     };
-    let mut hpa = new_hpa(c);
     // Warm start: the service begins right-sized and ready, so that the first minutes measure
     // policies rather than a cold start none of them would face in production.
     let first = demand.first().copied().unwrap_or(0.0);
@@ -62,6 +64,7 @@ pub(super) fn run(
         peak_shortfall_pods: 0.0,
         scaling_events: 0,
         forecast_fallbacks: 0,
+        forecast_coverage: None,
         ready_series: Vec::new(),
     };
     let (mut pod_seconds, mut under_steps, mut unserved, mut total) = (0.0, 0usize, 0.0, 0.0);
@@ -69,7 +72,7 @@ pub(super) fn run(
         let t = i as f64 * step;
         let ready = pods.partition_point(|&at| at <= t) as u32;
         let obs = observed[i];
-        let path = if policy == PolicyKind::Reactive {
+        let outlook = if policy == PolicyKind::Reactive {
             None
         } else {
             let history = &observed[(i + 1).saturating_sub(c.history_steps)..=i];
@@ -77,24 +80,26 @@ pub(super) fn run(
                 history,
                 now_step: i,
                 step_seconds: step,
-                horizon_steps: lead.max(stab),
+                lead_steps: lead,
             };
-            let path = forecaster.forecast(&req);
-            r.forecast_fallbacks += u32::from(path.is_none());
-            path
+            let outlook = forecaster.forecast(&req);
+            r.forecast_fallbacks += u32::from(outlook.is_none());
+            outlook
         };
         let cpu = utilization_proposal(spec, ready, obs, target, TOLERANCE);
-        let next = match (policy, &path) {
+        let next = match (policy, &outlook) {
             (PolicyKind::Reactive, _) | (PolicyKind::Predictive, None) => hpa.reconcile(t, spec, &[cpu]),
-            (PolicyKind::Predictive, Some(p)) => {
-                let predicted = average_value_proposal(spec, p.max_mean(lead), target, TOLERANCE);
+            (PolicyKind::Predictive, Some(o)) => {
+                // The AverageValue target: the forecast total over the target per pod, whatever
+                // is ready; CPU utilisation stays as the reactive safety net.
+                let predicted = average_value_proposal(spec, o.peak, target, TOLERANCE);
                 hpa.reconcile(t, spec, &[cpu, predicted])
             }
             (PolicyKind::CostAware, _) => {
-                let forecast = path.as_ref().map(|p| DemandForecast {
-                    mean_cores: p.max_mean(lead),
-                    upper_cores: p.max_upper(lead),
-                    window_upper_cores: Some(p.max_upper(stab)),
+                let forecast = outlook.as_ref().map(|o| DemandForecast {
+                    mean_cores: o.point,
+                    upper_cores: o.peak,
+                    window_upper_cores: None,
                     confidence: None,
                 });
                 let input = DecisionInput {
