@@ -43,14 +43,33 @@ pub struct Config {
     /// Services to forecast (comma-separated).
     #[arg(long, env = "PREDICTOR_SERVICES", value_delimiter = ',', default_value = DEFAULT_SERVICES)]
     pub services: Vec<String>,
-    /// Forecast horizon (e.g. `5m`): pod start-up plus HPA sync plus scrape delay.
+    /// Horizon of the bucket models behind `GET /predict` (`predicted_cores`) and the cost
+    /// optimizer (e.g. `5m`); the HPA's series use `--lead` instead.
     #[arg(long = "horizon", env = "PREDICTOR_HORIZON", default_value = "5m", value_parser = parse_duration)]
     pub horizon_seconds: i64,
-    /// How far back history is read (e.g. `6h`, `7d`).
-    #[arg(long = "history", env = "PREDICTOR_HISTORY", default_value = "6h", value_parser = parse_duration)]
+    /// Lead time the exported peak is taken over: what a scale-up takes to help. Default
+    /// 150s = pod start-up 60 s + rate window 60 s + scrape 15 s + HPA sync 15 s.
+    #[arg(long = "lead", env = "PREDICTOR_LEAD", default_value = "150s", value_parser = parse_duration)]
+    pub lead_seconds: i64,
+    /// Quantile of the exported peak (0 < q < 1): the realised peak over the lead time
+    /// exceeds `predicted_cpu_cores` about (1 - q) of the time. Overridable per service.
+    #[arg(long, env = "PREDICTOR_QUANTILE", default_value_t = 0.9)]
+    pub quantile: f64,
+    /// Recent history, read at `--step` (e.g. `24h`): what the bucket models fit and what
+    /// calibrates the peak forecaster. A day flushes the forecaster's calibration ring (a
+    /// day of errors) of the coarse history's errors.
+    #[arg(long = "recent", env = "PREDICTOR_RECENT", default_value = "24h", value_parser = parse_duration)]
+    pub recent_seconds: i64,
+    /// Long history, read at `--season-step` (e.g. `7d`): it seeds the peak forecaster's
+    /// daily profile (a week of days); only its part before `--recent` is used.
+    #[arg(long = "history", env = "PREDICTOR_HISTORY", default_value = "7d", value_parser = parse_duration)]
     pub history_seconds: i64,
-    /// Query step; raised automatically so one query returns at most 11,000 points
-    /// (Prometheus refuses more).
+    /// Step of the long history query (a multiple of `--step`; raised so that the query
+    /// returns at most 11,000 points).
+    #[arg(long = "season-step", env = "PREDICTOR_SEASON_STEP", default_value = "5m", value_parser = parse_duration)]
+    pub season_step_seconds: i64,
+    /// Query step of the recent history; raised automatically so one query returns at most
+    /// 11,000 points (Prometheus refuses more).
     #[arg(long = "step", env = "PREDICTOR_STEP", default_value = "15s", value_parser = parse_duration)]
     pub step_seconds: i64,
     /// Seconds between two refreshes of the predictions (query and forecast).
@@ -63,8 +82,8 @@ pub struct Config {
     /// `deployment` labels so Prometheus Adapter can attach them to the Deployment.
     #[arg(long, env = "KUBERNETES_NAMESPACE")]
     pub kubernetes_namespace: Option<String>,
-    /// Optional JSON file overriding, per service, the demand query, the replicas query and
-    /// the CPU request per pod (see the README).
+    /// Optional JSON file overriding, per service, the demand query, the replicas query,
+    /// the CPU request per pod and the quantile (see the README).
     #[arg(long, env = "PREDICTOR_SERVICE_CONFIG")]
     pub service_config: Option<PathBuf>,
     /// Shared HTTP flags.
@@ -82,7 +101,11 @@ impl Default for Config {
             setup: Setup::Native,
             services: DEFAULT_SERVICES.split(',').map(str::to_owned).collect(),
             horizon_seconds: 300,
-            history_seconds: 6 * 3600,
+            lead_seconds: 150,
+            quantile: 0.9,
+            recent_seconds: 24 * 3600,
+            history_seconds: 7 * 86_400,
+            season_step_seconds: 300,
             step_seconds: 15,
             refresh_seconds: 15,
             retrain_seconds: 300,
@@ -96,12 +119,54 @@ impl Default for Config {
 /// Most points Prometheus returns for one range query.
 pub const MAX_POINTS_PER_QUERY: i64 = 11_000;
 
+/// Steps needed for `seconds` to fit in one query.
+fn step_to_fit(seconds: i64) -> i64 {
+    (seconds + MAX_POINTS_PER_QUERY - 1) / MAX_POINTS_PER_QUERY
+}
+
 impl Config {
-    /// The query step actually used: the configured one, raised so that the history fits in
-    /// one query.
+    /// The recent query's step: the configured one, raised so that `--recent` fits in one
+    /// query.
     pub fn effective_step_seconds(&self) -> i64 {
-        let needed = (self.history_seconds + MAX_POINTS_PER_QUERY - 1) / MAX_POINTS_PER_QUERY;
-        self.step_seconds.max(needed).max(1)
+        self.step_seconds.max(step_to_fit(self.recent_seconds)).max(1)
+    }
+
+    /// The long query's step: `--season-step`, raised so that `--history` fits in one query,
+    /// and rounded up to a whole number of recent steps (each long value is held for it).
+    pub fn effective_season_step_seconds(&self) -> i64 {
+        let step = self.effective_step_seconds();
+        let wanted = self
+            .season_step_seconds
+            .max(step_to_fit(self.history_seconds))
+            .max(step);
+        (wanted + step - 1) / step * step
+    }
+
+    /// The lead time in recent steps (rounded up, at least one).
+    pub fn lead_steps(&self) -> usize {
+        self.horizon_steps(self.lead_seconds)
+    }
+
+    /// Refuses settings that would make the exported peak meaningless; run at start-up.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        check_quantile(self.quantile).map_err(|e| anyhow::anyhow!("--quantile: {e}"))?;
+        let step = self.effective_step_seconds();
+        if self.step_seconds <= 0 || self.season_step_seconds <= 0 {
+            anyhow::bail!("--step and --season-step must be positive");
+        }
+        if self.lead_seconds < step {
+            anyhow::bail!(
+                "--lead ({}s) must be at least the query step ({step}s): the peak is taken over whole steps",
+                self.lead_seconds
+            );
+        }
+        if self.recent_seconds < step || self.history_seconds < 0 {
+            anyhow::bail!("--recent must be at least one step and --history not negative");
+        }
+        if self.horizon_seconds > self.recent_seconds {
+            anyhow::bail!("--horizon must not exceed --recent (the bucket models fit the recent history)");
+        }
+        Ok(())
     }
 
     /// Horizon in query steps (rounded up, at least one).
@@ -111,19 +176,63 @@ impl Config {
     }
 }
 
+/// A quantile the peak forecaster can serve: strictly between 0 and 1.
+pub fn check_quantile(q: f64) -> Result<(), String> {
+    match q > 0.0 && q < 1.0 {
+        true => Ok(()),
+        false => Err(format!("the quantile must be strictly between 0 and 1, got {q}")),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
     #[test]
-    fn step_is_raised_so_a_week_fits_in_one_query() {
+    fn step_is_raised_so_each_query_fits() {
         let mut c = Config::default();
         assert_eq!(c.effective_step_seconds(), 15);
-        c.history_seconds = 7 * 86_400;
+        assert_eq!(c.effective_season_step_seconds(), 300);
+        assert_eq!(c.lead_steps(), 10);
+        c.recent_seconds = 7 * 86_400;
         let step = c.effective_step_seconds();
         assert_eq!(step, 55);
-        assert!(c.history_seconds / step <= MAX_POINTS_PER_QUERY);
+        assert!(c.recent_seconds / step <= MAX_POINTS_PER_QUERY);
+        // A season step below the query step is raised to it, and to whole query steps.
+        c.season_step_seconds = 20;
+        assert_eq!(c.effective_season_step_seconds(), 55);
+        c.recent_seconds = 3600;
+        c.history_seconds = 365 * 86_400;
+        let season = c.effective_season_step_seconds();
+        assert!(
+            c.history_seconds / season <= MAX_POINTS_PER_QUERY && season % 15 == 0,
+            "{season}"
+        );
+    }
+
+    #[test]
+    fn quantile_and_lead_are_validated() {
+        assert!(Config::default().validate().is_ok());
+        for q in [0.0, 1.0, -0.1, 1.5, f64::NAN] {
+            let c = Config {
+                quantile: q,
+                ..Config::default()
+            };
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains("--quantile") && e.contains("between 0 and 1"), "{e}");
+        }
+        let c = Config {
+            lead_seconds: 10,
+            ..Config::default()
+        };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("--lead (10s) must be at least the query step (15s)"), "{e}");
+        let c = Config {
+            horizon_seconds: 2 * 86_400,
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
     }
 
     #[test]

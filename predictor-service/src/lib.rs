@@ -1,17 +1,19 @@
 //! Predictor service: forecasts each service's CPU demand from Prometheus history and serves
 //! the forecasts over HTTP and as Prometheus series for the HPA.
 //!
-//! Layout: the `forecast` crate holds the pure models and their selection; `evaluation` and `report`
-//! the `backtest` subcommand. The service is `config` (flags), `targets` (queries per
+//! Layout: the `forecast` crate holds the pure models and their selection; `evaluation` and
+//! `report` the `backtest` subcommand. The service is `config` (flags), `targets` (queries per
 //! service), `prom` (Prometheus client), `worker` (the refresh loop, fits in
-//! `spawn_blocking`), `training`, `prediction` (the utilization arithmetic and the JSON
-//! answer), `state` (what requests read), `metrics`, `whatif` (`POST /forecast`), `routes`
-//! and `startup`.
+//! `spawn_blocking`), `peak` (the lead-time peak the HPA reads, and the stitching of the two
+//! history queries), `training` (the bucket models), `prediction` (the utilization arithmetic
+//! and the JSON answer), `state` (what requests read), `metrics`, `whatif` (`POST
+//! /forecast`), `routes` and `startup`.
 
 pub mod config;
 pub mod duration;
 pub mod evaluation;
 pub mod metrics;
+pub mod peak;
 pub mod prediction;
 pub mod prom;
 pub mod report;

@@ -1,17 +1,33 @@
 //! The answer of `GET /predict/{service}` and the arithmetic behind it: a forecast of total
 //! demand in cores becomes percent of the CPU requested per pod, averaged over the current
 //! replicas (the unit of the HPA's CPU target). Pure functions, no I/O.
+//!
+//! The top-level numbers are the bucket models' forecast at `--horizon` (what the cost
+//! optimizer reads as mean and upper bound, and what `?horizon=` recomputes); `peak` is the
+//! lead-time peak at the service's quantile, the value the HPA's series carry.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use forecast::{Forecast, ModelKind};
 
+use crate::peak::PeakPrediction;
+
 /// Percent of the requested CPU that `cores` would use on `replicas` pods requesting
 /// `request_cores` each; `None` when the capacity is unknown or zero (no invented numbers).
 pub fn utilization(cores: f64, replicas: Option<f64>, request_cores: Option<f64>) -> Option<f64> {
     let capacity = replicas? * request_cores?;
     (capacity > 0.0 && cores.is_finite()).then(|| cores / capacity * 100.0)
+}
+
+/// Why a utilization cannot be computed from `observed` (replicas or request missing or
+/// zero).
+pub fn capacity_unknown(observed: Observed) -> &'static str {
+    match (observed.replicas, observed.request_cores) {
+        (None, _) => "replicas unknown (the replicas query matched nothing)",
+        (_, None) => "cpu request unknown (the request query matched nothing)",
+        _ => "no capacity: zero replicas or a zero cpu request",
+    }
 }
 
 /// The largest value of a path (the peak over the horizon), `None` for an empty path. Demand
@@ -60,6 +76,9 @@ pub struct Prediction {
     pub fallback_reason: Option<String>,
     /// Points of history the forecast used.
     pub samples: usize,
+    /// The lead-time peak the HPA's series export (`predicted_cpu_cores`,
+    /// `predicted_cpu_utilization`); none before any history was read.
+    pub peak: Option<PeakPrediction>,
     /// When the prediction was computed.
     pub generated_at: DateTime<Utc>,
 }
@@ -95,6 +114,7 @@ impl Prediction {
             fallback: true,
             fallback_reason: Some(reason),
             samples: 0,
+            peak: None,
             generated_at: now,
         }
     }
@@ -115,11 +135,7 @@ impl Prediction {
         let mut reason = forecast.fallback_reason.clone();
         if util(predicted).is_none() && predicted.is_some() {
             fallback = true;
-            let why = match (observed.replicas, observed.request_cores) {
-                (None, _) => "replicas unknown (the replicas query matched nothing)",
-                (_, None) => "cpu request unknown (the request query matched nothing)",
-                _ => "no capacity: zero replicas or a zero cpu request",
-            };
+            let why = capacity_unknown(observed);
             reason = Some(reason.map_or_else(|| why.to_owned(), |r| format!("{r}; {why}")));
         }
         Self {
@@ -145,12 +161,33 @@ impl Prediction {
             fallback,
             fallback_reason: reason,
             samples: forecast.samples,
+            peak: None,
             generated_at: now,
         }
     }
 
+    /// The same with the lead-time peak attached.
+    pub fn with_peak(mut self, peak: PeakPrediction) -> Self {
+        self.peak = Some(peak);
+        self
+    }
+
+    /// The same with `other`'s lead-time peak (and its staleness) attached.
+    pub fn with_peak_of(mut self, other: &Prediction) -> Self {
+        self.peak = other.peak.clone();
+        self
+    }
+
+    /// Whether the value the HPA reads is a fallback: no calibrated peak on fresh data.
+    pub fn hpa_fallback(&self) -> bool {
+        self.peak.as_ref().is_none_or(|p| p.fallback)
+    }
+
     /// The same values, marked as stale because the latest refresh failed.
     pub fn stale(mut self, reason: &str) -> Self {
+        if let Some(p) = &mut self.peak {
+            p.mark_fallback(reason);
+        }
         self.fallback = true;
         self.fallback_reason = Some(match self.fallback_reason.take() {
             Some(r) if !r.is_empty() => format!("{reason}; {r}"),

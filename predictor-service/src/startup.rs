@@ -28,10 +28,8 @@ pub struct AppState {
 /// Validates the configuration, starts the refresh loop and binds the listener. The loop is
 /// a task of the current runtime: it ends with the process (or with a test's runtime).
 pub async fn build(config: Config) -> anyhow::Result<Server> {
+    config.validate().context("invalid configuration")?;
     let targets = crate::targets::targets(&config).context("invalid service configuration")?;
-    if config.horizon_seconds > config.history_seconds {
-        anyhow::bail!("--horizon must not exceed --history");
-    }
     let prometheus = Prometheus::new(
         &config.prometheus_url,
         Duration::from_millis(config.prometheus_timeout_ms),

@@ -1,6 +1,6 @@
 //! What to ask Prometheus per service: the demand query (total cores used by all its pods),
-//! the replicas query and the CPU request per pod, from the setup's defaults and the optional
-//! `--service-config` JSON file. Templates use `{service}` and `{namespace}` placeholders, so
+//! the replicas query and the CPU request per pod, and the quantile its peak is served at,
+//! from the setup's defaults and the optional `--service-config` JSON file. Templates use `{service}` and `{namespace}` placeholders, so
 //! an override file can be shared between namespaces.
 
 use std::collections::BTreeMap;
@@ -31,6 +31,8 @@ pub struct Target {
     pub replicas_query: String,
     /// CPU request per pod.
     pub cpu_request: CpuRequest,
+    /// Quantile of the exported peak (`--quantile` unless the file overrides it).
+    pub quantile: f64,
     /// Labels of every exported series for this service.
     pub labels: Vec<(&'static str, String)>,
 }
@@ -47,6 +49,9 @@ pub struct ServiceOverride {
     pub cpu_request_cores: Option<f64>,
     /// A query for the CPU request per pod, in cores.
     pub cpu_request_query: Option<String>,
+    /// Quantile of the exported peak (0 < q < 1), instead of `--quantile`: a service whose
+    /// misses cost more (a queue that backs up) can buy more headroom.
+    pub quantile: Option<f64>,
 }
 
 const NATIVE_DEMAND: &str = r#"sum(rate(process_cpu_seconds_total{service="{service}"}[1m]))"#;
@@ -127,6 +132,8 @@ pub fn build_targets(config: &Config, overrides: &BTreeMap<String, ServiceOverri
                 })?),
             },
         };
+        let quantile = o.quantile.unwrap_or(config.quantile);
+        crate::config::check_quantile(quantile).map_err(|e| anyhow::anyhow!("{service}: quantile: {e}"))?;
         let mut labels = vec![("service", service.to_owned())];
         if !namespace.is_empty() {
             labels.push(("namespace", namespace.to_owned()));
@@ -137,6 +144,7 @@ pub fn build_targets(config: &Config, overrides: &BTreeMap<String, ServiceOverri
             demand_query: render(o.demand_query.as_deref().unwrap_or(demand), service, namespace),
             replicas_query: render(o.replicas_query.as_deref().unwrap_or(replicas), service, namespace),
             cpu_request,
+            quantile,
             labels,
         });
     }
@@ -227,6 +235,7 @@ mod tests {
             r#"count(process_start_time_seconds{service="api"})"#
         );
         assert_eq!(t[0].cpu_request, CpuRequest::Cores(2.0));
+        assert_eq!(t[0].quantile, 0.9, "--quantile when the file has none");
         assert!(
             build_targets(&config(Setup::Native, None, "other"), &o).is_err(),
             "typo in file"
@@ -243,5 +252,30 @@ mod tests {
             serde_json::from_str(r#"{"a": {"cpu_request_query": "avg(x)"}}"#).unwrap();
         assert_eq!(ok["a"].cpu_request_query.as_deref(), Some("avg(x)"));
         assert!(serde_json::from_str::<BTreeMap<String, ServiceOverride>>(r#"{"a": {"demand": "x"}}"#).is_err());
+    }
+
+    #[test]
+    fn per_service_quantile_overrides_the_default_and_is_validated() {
+        let file: BTreeMap<String, ServiceOverride> =
+            serde_json::from_str(r#"{"a": {"quantile": 0.99}, "b": {}}"#).unwrap();
+        let c = Config {
+            quantile: 0.8,
+            ..config(Setup::Native, None, "a,b")
+        };
+        let file: BTreeMap<String, ServiceOverride> = file
+            .into_iter()
+            .map(|(k, mut o)| {
+                o.cpu_request_cores = Some(1.0);
+                (k, o)
+            })
+            .collect();
+        let t = build_targets(&c, &file).unwrap();
+        assert_eq!((t[0].quantile, t[1].quantile), (0.99, 0.8));
+        for bad in [0.0, 1.0, 1.2] {
+            let mut f = file.clone();
+            f.get_mut("a").unwrap().quantile = Some(bad);
+            let e = build_targets(&c, &f).unwrap_err().to_string();
+            assert!(e.contains("a: quantile") && e.contains("between 0 and 1"), "{e}");
+        }
     }
 }

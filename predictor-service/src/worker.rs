@@ -1,8 +1,11 @@
-//! The refresh loop: every refresh interval, per service, read the demand history, replicas
-//! and request from Prometheus, then refit the serving model (cheap) or re-run the model
-//! selection (at the retrain interval, on request, or while the last one was a fallback),
-//! in `spawn_blocking` so that fits never hold up the request threads. Services refresh
-//! concurrently, so one slow query delays only its own service.
+//! The refresh loop: every refresh interval, per service, read the demand history (the
+//! recent window at the query step and the long one at the season step, see `peak`),
+//! replicas and request from Prometheus, then, in `spawn_blocking` so that fits never hold up
+//! the request threads: run the lead-time peak forecaster over the stitched history (what the
+//! HPA's series export), and refit the serving bucket model (cheap) or re-run the model
+//! selection (at the retrain interval, on request, or while the last one was a fallback) on
+//! the recent window. Services refresh concurrently, so one slow query delays only its own
+//! service.
 //!
 //! On failure the last prediction keeps being served with `fallback: true` and the reason;
 //! a service that never had data gets an empty prediction saying why.
@@ -12,14 +15,23 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use crate::config::Config;
 use forecast::{ModelKind, Series};
+
+use crate::config::Config;
 use crate::metrics;
+use crate::peak::{PeakPrediction, peak_config, stitch};
 use crate::prediction::{Observed, Prediction};
 use crate::prom::{PromError, Prometheus};
 use crate::state::Shared;
 use crate::targets::{CpuRequest, Target};
 use crate::training::{self, Trained};
+
+/// One refresh's demand history: the recent window at the query step, and the long history
+/// before it at the season step (empty when `--history` does not reach past `--recent`).
+struct History {
+    points: Vec<(i64, f64)>,
+    coarse: Vec<(i64, f64)>,
+}
 
 /// What the loop needs; cheap to clone into tasks.
 #[derive(Clone)]
@@ -62,20 +74,24 @@ impl Worker {
 
     async fn refresh_one(&self, target: &Target) {
         match self.observe(target).await {
-            Ok((points, observed)) => {
+            Ok((history, observed)) => {
                 self.shared.mark_prometheus_answered();
-                self.forecast(target, points, observed).await;
+                self.forecast(target, history, observed).await;
             }
             Err(e) => self.mark_failed(target, &e),
         }
     }
 
-    /// Reads the demand history, the replicas and the request.
-    async fn observe(&self, target: &Target) -> Result<(Vec<(i64, f64)>, Observed), PromError> {
+    /// Reads the demand history (recent and long), the replicas and the request.
+    async fn observe(&self, target: &Target) -> Result<(History, Observed), PromError> {
         let end = Utc::now().timestamp();
-        let start = end - self.config.history_seconds;
+        let recent_start = end - self.config.recent_seconds;
         let step = self.config.effective_step_seconds();
-        let points = self.prometheus.range(&target.demand_query, start, end, step).await?;
+        let points = self
+            .prometheus
+            .range(&target.demand_query, recent_start, end, step)
+            .await?;
+        let coarse = self.long_history(target, recent_start).await;
         let replicas = self.prometheus.instant(&target.replicas_query).await?;
         let request_cores = match &target.cpu_request {
             CpuRequest::Cores(c) => Some(*c),
@@ -86,17 +102,40 @@ impl Worker {
             replicas,
             request_cores,
         };
-        Ok((points, observed))
+        Ok((History { points, coarse }, observed))
     }
 
-    async fn forecast(&self, target: &Target, points: Vec<(i64, f64)>, observed: Observed) {
+    /// The long history before `recent_start`, at the season step. Its failure (a week is
+    /// the heaviest query) costs the seasonal seed, not the refresh: the forecaster still
+    /// serves from the recent window.
+    async fn long_history(&self, target: &Target, recent_start: i64) -> Vec<(i64, f64)> {
+        let start = recent_start - (self.config.history_seconds - self.config.recent_seconds);
+        if start >= recent_start {
+            return Vec::new();
+        }
+        let step = self.config.effective_season_step_seconds();
+        match self
+            .prometheus
+            .range(&target.demand_query, start, recent_start, step)
+            .await
+        {
+            Ok(points) => points,
+            Err(e) => {
+                tracing::warn!(service = %target.service, error.message = %e, "long history query failed; no seasonal seed this refresh");
+                Vec::new()
+            }
+        }
+    }
+
+    async fn forecast(&self, target: &Target, history: History, observed: Observed) {
+        let History { points, coarse } = history;
         let horizon = self.config.horizon_seconds;
         let service = target.service.as_str();
         let step = self.config.effective_step_seconds();
         let series = match Series::resample(&points, Some(step)) {
             Ok(r) => Arc::new(r.series),
             Err(e) => {
-                let days = self.config.history_seconds as f64 / 86_400.0;
+                let days = self.config.recent_seconds as f64 / 86_400.0;
                 let reason = format!("no data: the demand query matched nothing in the last {days:.2} days ({e})");
                 self.store(
                     target,
@@ -113,23 +152,29 @@ impl Worker {
         let due = previous.as_ref().is_none_or(|e| e.retrain_requested) || self.retrain_due(trained.as_ref());
         let h = self.config.horizon_steps(horizon);
         let history = Arc::clone(&series);
+        let peak_config = peak_config(&self.config, target.quantile);
+        let lead_seconds = self.config.lead_seconds;
         let outcome = tokio::task::spawn_blocking(move || {
+            let values = stitch(&coarse, history.start(), history.values(), history.step_seconds());
+            let seasonal = values.len() - history.len();
+            let peak = PeakPrediction::compute(&values, seasonal, peak_config, lead_seconds, observed);
             // A refit that fails or diverges on the new data triggers a fresh selection.
             if let Some(t) = trained.filter(|_| !due)
                 && let Ok(f) = training::refresh(&t, &history)
             {
-                return Ok((None, f));
+                return Ok((None, f, peak));
             }
-            training::train(&history, h, &ModelKind::ALL).map(|(t, f)| (Some(t), f))
+            training::train(&history, h, &ModelKind::ALL).map(|(t, f)| (Some(t), f, peak))
         })
         .await;
         match outcome {
-            Ok(Ok((new_model, forecast))) => {
+            Ok(Ok((new_model, forecast, peak))) => {
                 if let Some(t) = &new_model {
                     metrics::record_training(target, t);
                     tracing::info!(service, model = %t.model, fallback = t.fallback, seconds = t.training_seconds, "model selected");
                 }
-                let prediction = Prediction::from_forecast(service, horizon, &forecast, observed, Utc::now());
+                let prediction =
+                    Prediction::from_forecast(service, horizon, &forecast, observed, Utc::now()).with_peak(peak);
                 self.store(target, prediction, new_model, Some(series), observed);
             }
             Ok(Err(e)) => self.mark_failed(target, &format!("forecast failed: {e}")),
@@ -158,8 +203,7 @@ impl Worker {
         let Some(entry) = entries.get_mut(&target.service) else {
             return;
         };
-        let previous_model = entry.prediction.model;
-        metrics::publish(target, &prediction, previous_model);
+        metrics::publish(target, &prediction, &entry.prediction);
         let prediction = Arc::new(prediction);
         entry.last_good = Some(Arc::clone(&prediction));
         entry.prediction = prediction;
@@ -188,7 +232,7 @@ impl Worker {
             Some(p) => p.as_ref().clone().stale(&reason),
             None => Prediction::empty(&target.service, self.config.horizon_seconds, reason.clone(), Utc::now()),
         };
-        metrics::publish(target, &prediction, entry.prediction.model);
+        metrics::publish(target, &prediction, &entry.prediction);
         entry.prediction = Arc::new(prediction);
         entry.stale_reason = Some(reason);
     }

@@ -43,10 +43,10 @@ async fn get_prediction(
         let prediction = state.shared.prediction(&service).ok_or_else(|| unknown(&service))?;
         return Ok(ApiJson(prediction.as_ref()).into_response());
     }
-    if horizon > state.config.history_seconds {
+    if horizon > state.config.recent_seconds {
         return Err(Problem::unprocessable(format!(
-            "horizon {horizon}s exceeds the history of {}s",
-            state.config.history_seconds
+            "horizon {horizon}s exceeds the recent history of {}s",
+            state.config.recent_seconds
         )));
     }
     let entry = state.shared.entry(&service).ok_or_else(|| unknown(&service))?;

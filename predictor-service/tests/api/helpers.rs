@@ -54,7 +54,8 @@ impl TestApp {
 }
 
 /// Starts the predictor forecasting `services` from the Prometheus at `prometheus_url`,
-/// refreshing every second over three hours of history.
+/// refreshing every second over three hours of recent history (the backfill's length) and a
+/// day of long history.
 pub(crate) async fn spawn_app(prometheus_url: &str, services: &[&str]) -> TestApp {
     spawn_app_with(prometheus_url, services, None).await
 }
@@ -73,7 +74,8 @@ pub(crate) async fn spawn_app_with(
         prometheus_url: prometheus_url.to_owned(),
         prometheus_timeout_ms: 2_000,
         services: services.iter().map(|s| (*s).to_owned()).collect(),
-        history_seconds: 3 * 3600,
+        recent_seconds: 3 * 3600,
+        history_seconds: 86_400,
         refresh_seconds: 1,
         retrain_seconds: 300,
         service_config,
