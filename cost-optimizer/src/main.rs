@@ -50,7 +50,12 @@ struct SimulateArgs {
     policy: Vec<PolicyKind>,
     /// Forecasters of the predictive and cost-aware policies, comma-separated; each is a run
     /// of its own. `oracle` knows the future: the limit any forecaster could reach.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "predictor,last-value-trend,oracle")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "predictor,last-value-trend,oracle"
+    )]
     forecaster: Vec<ForecasterKind>,
     /// How trace points are spread over the 15 s grid, comma-separated: `linear` draws a line
     /// between points (which a short trend extrapolates perfectly), `hold` keeps each value
@@ -60,6 +65,10 @@ struct SimulateArgs {
     /// Quantile of the lead-time peak the predictor serves.
     #[arg(long, default_value_t = PeakConfig::default().quantile)]
     quantile: f64,
+    /// Settings of the predictor's peak forecaster as JSON (fields of `forecast::peak::PeakConfig`,
+    /// e.g. `{"trend_steps": 4}`); `--quantile` and the lead override theirs.
+    #[arg(long, value_parser = parse_peak_config)]
+    peak_config: Option<PeakConfig>,
     /// Print a table per trace, not only the summary.
     #[arg(long)]
     per_trace: bool,
@@ -97,6 +106,10 @@ struct SimulateArgs {
     /// Override the price of a GiB-hour of memory (USD).
     #[arg(long, env = "COST_MEMORY_GIB_HOUR")]
     memory_gib_hour: Option<f64>,
+}
+
+fn parse_peak_config(s: &str) -> Result<PeakConfig, String> {
+    serde_json::from_str(s).map_err(|e| format!("not a peak forecaster configuration: {e}"))
 }
 
 /// Which model forecasts demand in the simulation.
@@ -151,7 +164,10 @@ fn run_simulate(args: &SimulateArgs) -> Result<()> {
     let tier = model.tiers.get(&args.tier)?;
     anyhow::ensure!(args.target > 0.0 && args.target <= 1.0, "--target must be in (0, 1]");
     anyhow::ensure!(args.p99_pods > 0.0, "--p99-pods must be positive");
-    anyhow::ensure!(args.quantile > 0.0 && args.quantile < 1.0, "--quantile must be in (0, 1)");
+    anyhow::ensure!(
+        args.quantile > 0.0 && args.quantile < 1.0,
+        "--quantile must be in (0, 1)"
+    );
     let mut config = SimConfig {
         startup_delay_seconds: args.startup_delay,
         target_utilization: args.target,
@@ -159,7 +175,10 @@ fn run_simulate(args: &SimulateArgs) -> Result<()> {
         ..SimConfig::default()
     };
     config.lead_seconds = args.lead.unwrap_or_else(|| config.default_lead_seconds());
-    anyhow::ensure!(config.lead_seconds >= config.step_seconds, "--lead must be at least 15s");
+    anyhow::ensure!(
+        config.lead_seconds >= config.step_seconds,
+        "--lead must be at least 15s"
+    );
     let started = Instant::now();
     let mut runs = Vec::new();
     for &how in &args.interpolate {
@@ -215,7 +234,12 @@ fn print_runs(args: &SimulateArgs, config: &SimConfig, tier: &str, runs: &[Run])
     }
     if args.per_trace {
         for run in runs {
-            writeln!(out, "## {} interpolation, {} forecaster\n", run.interpolation.as_str(), run.forecaster)?;
+            writeln!(
+                out,
+                "## {} interpolation, {} forecaster\n",
+                run.interpolation.as_str(),
+                run.forecaster
+            )?;
             for r in &run.traces {
                 writeln!(out, "{}", trace_table(r))?;
             }
@@ -255,7 +279,7 @@ fn run_all(
         .min(args.trace.len());
     let peak = PeakConfig {
         quantile: args.quantile,
-        ..PeakConfig::default()
+        ..args.peak_config.clone().unwrap_or_default()
     };
     let factory = |demand: &[f64]| match kind {
         ForecasterKind::Predictor => Box::new(Peak::new(peak.clone())) as Box<dyn Forecaster>,

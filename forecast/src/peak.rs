@@ -18,10 +18,10 @@
 
 use std::collections::VecDeque;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The candidates, simplest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PeakModel {
     /// The newest sample.
@@ -56,17 +56,32 @@ impl PeakModel {
     }
 }
 
+/// What a candidate's errors are divided by, so that one quantile fits quiet and busy times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorScale {
+    /// The mean level of the last `level_steps` samples.
+    Level,
+    /// The mean absolute change between neighbouring samples over the same window (plus 1 %
+    /// of the level): headroom grows when the series moves, not when it is merely high.
+    Volatility,
+}
+
 /// Settings; the defaults are for 15-second samples.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PeakConfig {
     /// Samples ahead over which the peak is taken: the lead time a scale-up needs.
     pub lead_steps: usize,
     /// Quantile served (0.9: the realised peak exceeds the forecast one time in ten).
     pub quantile: f64,
-    /// Samples the slope is measured over (8: two minutes).
+    /// Samples the slope is measured over (4: one minute, the rate window, so a step seen
+    /// through the window is extrapolated to its full height).
     pub trend_steps: usize,
     /// Samples the level (the scale of the errors) is averaged over (240: an hour).
     pub level_steps: usize,
+    /// What errors are divided by before their quantile is taken.
+    pub error_scale: ErrorScale,
     /// Errors kept per candidate for calibration.
     pub calibration_samples: usize,
     /// One error is kept every this many samples (neighbours are nearly equal).
@@ -93,8 +108,9 @@ impl Default for PeakConfig {
         Self {
             lead_steps: 10,
             quantile: 0.9,
-            trend_steps: 8,
+            trend_steps: 4,
             level_steps: 240,
+            error_scale: ErrorScale::Volatility,
             calibration_samples: 1440,
             sample_every: 4,
             recalibrate_every: 40,
@@ -171,7 +187,9 @@ pub struct PeakForecaster {
     steps: usize,
     /// The newest `max(trend_steps, level_steps) + 1` samples.
     recent: VecDeque<f64>,
+    /// Sums over `recent` of the values and of the absolute changes between neighbours.
     level_sum: f64,
+    change_sum: f64,
     /// Indices and values of a decreasing run: the front is the max of the last `lead_steps`.
     window_max: VecDeque<(usize, f64)>,
     candidates: Vec<Candidate>,
@@ -193,6 +211,7 @@ impl PeakForecaster {
             steps: 0,
             recent: VecDeque::new(),
             level_sum: 0.0,
+            change_sum: 0.0,
             window_max: VecDeque::new(),
             candidates,
             season,
@@ -246,11 +265,7 @@ impl PeakForecaster {
             self.recalibrate();
         }
         let scale = self.scale();
-        let rises: Vec<f64> = self
-            .candidates
-            .iter()
-            .map(|c| self.rise(c.model, lead))
-            .collect();
+        let rises: Vec<f64> = self.candidates.iter().map(|c| self.rise(c.model, lead)).collect();
         for (c, rise) in self.candidates.iter_mut().zip(rises) {
             let point = (value + rise.max(0.0)).max(0.0);
             let peak = c.offset.map(|o| (point + o * scale).max(0.0));
@@ -279,11 +294,15 @@ impl PeakForecaster {
 
     fn remember(&mut self, now: usize, value: f64) {
         let keep = self.config.trend_steps.max(self.config.level_steps).max(1) + 1;
+        if let Some(prev) = self.recent.back() {
+            self.change_sum += (value - prev).abs();
+        }
         self.recent.push_back(value);
         self.level_sum += value;
         while self.recent.len() > keep {
             if let Some(old) = self.recent.pop_front() {
                 self.level_sum -= old;
+                self.change_sum -= self.recent.front().map_or(0.0, |next| (next - old).abs());
             }
         }
         let lead = self.config.lead_steps.max(1);
@@ -299,9 +318,12 @@ impl PeakForecaster {
     /// Errors are divided by the recent level, so a quiet night and a busy hour share one
     /// distribution; the floor keeps a near-zero series from dividing by nothing.
     fn scale(&self) -> f64 {
-        let n = self.recent.len().min(self.config.level_steps.max(1));
-        let tail: f64 = self.recent.iter().rev().take(n).sum();
-        (tail / n.max(1) as f64).max(1e-6)
+        let n = self.recent.len().max(1) as f64;
+        let level = self.level_sum / n;
+        match self.config.error_scale {
+            ErrorScale::Level => level.max(1e-6),
+            ErrorScale::Volatility => (self.change_sum / n + 0.01 * level).max(1e-6),
+        }
     }
 
     fn rise(&self, model: PeakModel, lead: usize) -> f64 {

@@ -39,7 +39,9 @@ fn nothing_is_served_before_calibration_and_a_flat_series_is_its_value() {
 fn a_ramp_is_served_by_the_trend_and_covered() {
     // Arrange: a steady climb with a little noise
     let mut rng = Rng::new(3);
-    let ramp: Vec<f64> = (0..600).map(|i| 10.0 + 0.05 * f64::from(i) + 0.01 * rng.normal()).collect();
+    let ramp: Vec<f64> = (0..600)
+        .map(|i| 10.0 + 0.05 * f64::from(i) + 0.01 * rng.normal())
+        .collect();
     // Act
     let f = PeakForecaster::from_history(small(PeakModel::ALL.to_vec()), &ramp);
     // Assert: the peak four samples ahead is about 0.2 above the last sample
@@ -88,5 +90,8 @@ fn the_seasonal_profile_sees_a_daily_step_before_it_comes() {
     let b = blind.forecast().unwrap();
     assert_eq!(s.model, PeakModel::Seasonal, "{s:?}");
     assert!(s.peak > 18.0, "{s:?}");
-    assert!(b.peak < 10.0 || b.peak > 100.0, "without seasons nothing foresees the step: {b:?}");
+    assert!(
+        b.peak < 10.0 || b.peak > 100.0,
+        "without seasons nothing foresees the step: {b:?}"
+    );
 }
