@@ -94,7 +94,8 @@ impl HpaSpec {
     /// (check-deploy fails when a manifest differs from that file, so the simulator and the
     /// cluster run one behaviour).
     pub fn deployed(min_replicas: u32, max_replicas: u32) -> Result<Self, String> {
-        let b: behavior::Behavior = serde_json::from_str(DEPLOYED_BEHAVIOR).map_err(|e| format!("config/hpa-behavior.json: {e}"))?;
+        let b: behavior::Behavior =
+            serde_json::from_str(DEPLOYED_BEHAVIOR).map_err(|e| format!("config/hpa-behavior.json: {e}"))?;
         Ok(Self {
             min_replicas,
             max_replicas,

@@ -182,7 +182,16 @@ pub fn simulate(
     let mut f = forecaster(&demand.values);
     let mut results: Vec<PolicyResult> = policies
         .iter()
-        .map(|&p| engine::run(&demand.values, config, p, Hpa::new(spec.clone()), f.as_mut(), keep_series))
+        .map(|&p| {
+            engine::run(
+                &demand.values,
+                config,
+                p,
+                Hpa::new(spec.clone()),
+                f.as_mut(),
+                keep_series,
+            )
+        })
         .collect();
     let coverage = f.coverage();
     for r in results.iter_mut().filter(|r| r.policy != PolicyKind::Reactive) {

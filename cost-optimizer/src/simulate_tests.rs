@@ -27,7 +27,10 @@ fn run_with(t: &Trace, p: PolicyKind, oracle: bool) -> PolicyResult {
     } else {
         &|_: &[f64]| Box::new(LastValueTrend::default()) as Box<dyn Forecaster>
     };
-    simulate(t, &SimConfig::default(), &[p], make, true).unwrap().results.remove(0)
+    simulate(t, &SimConfig::default(), &[p], make, true)
+        .unwrap()
+        .results
+        .remove(0)
 }
 
 #[test]
@@ -89,7 +92,9 @@ fn cycle_with_steps() -> Trace {
 fn predictive_vs_reactive(make: &ForecasterFactory<'_>) -> (PolicyResult, PolicyResult) {
     let t = cycle_with_steps();
     let policies = [PolicyKind::Reactive, PolicyKind::Predictive];
-    let mut r = simulate(&t, &SimConfig::default(), &policies, make, false).unwrap().results;
+    let mut r = simulate(&t, &SimConfig::default(), &policies, make, false)
+        .unwrap()
+        .results;
     let predictive = r.remove(1);
     (r.remove(0), predictive)
 }
@@ -107,7 +112,12 @@ fn the_predictors_forecaster_beats_reactive_on_a_cycle_with_steps() {
         predictive.underprovisioned_minutes,
         reactive.underprovisioned_minutes
     );
-    assert!(predictive.pod_hours < 1.3 * reactive.pod_hours, "{} vs {}", predictive.pod_hours, reactive.pod_hours);
+    assert!(
+        predictive.pod_hours < 1.3 * reactive.pod_hours,
+        "{} vs {}",
+        predictive.pod_hours,
+        reactive.pod_hours
+    );
     let coverage = predictive.forecast_coverage.unwrap();
     assert!((0.8..=1.0).contains(&coverage), "coverage {coverage}");
     assert!(predictive.forecast_fallbacks < 200, "{}", predictive.forecast_fallbacks);

@@ -54,7 +54,8 @@ impl Trace {
             other => bad(0, other.to_string()),
         })?;
         let points = dedup_sorted(points);
-        let source_step = median_step(&points).ok_or_else(|| bad(0, "needs at least two distinct timestamps".into()))?;
+        let source_step =
+            median_step(&points).ok_or_else(|| bad(0, "needs at least two distinct timestamps".into()))?;
         Ok(Self {
             name: name.to_owned(),
             source_step_seconds: source_step as f64,
@@ -120,7 +121,15 @@ mod tests {
 
     #[test]
     fn rejects_malformed_files() {
-        assert!(Trace::from_csv("x", "timestamp,value\n2014-01-01 00:00:00,1\n", 15.0, Interpolation::Linear).is_err());
+        assert!(
+            Trace::from_csv(
+                "x",
+                "timestamp,value\n2014-01-01 00:00:00,1\n",
+                15.0,
+                Interpolation::Linear
+            )
+            .is_err()
+        );
         let e = Trace::from_csv(
             "x",
             "timestamp,value\n2014-01-01 00:00:00,1\nnope,2\n",
