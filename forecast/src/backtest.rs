@@ -12,6 +12,7 @@
 use serde::Serialize;
 
 use super::interval::error_bands;
+use super::models::ensemble::combine;
 use super::{Model, ModelKind, Series};
 
 /// How origins are placed and intervals scored.
@@ -124,20 +125,60 @@ pub fn backtest_at(
     let mut errors: Vec<Vec<Vec<f64>>> = vec![Vec::with_capacity(at.len()); models.len()];
     let mut failure: Vec<Option<String>> = vec![None; models.len()];
     let mut smape = vec![0.0; models.len()];
+    // The ensemble combines its members' paths at each origin instead of refitting them, so
+    // members are fitted once per origin even when they are not scored themselves.
+    let wants_ensemble = models.contains(&ModelKind::Ensemble);
+    let mut base: Vec<ModelKind> = models.iter().copied().filter(|m| *m != ModelKind::Ensemble).collect();
+    if wants_ensemble {
+        for m in ModelKind::ENSEMBLE_MEMBERS {
+            if !base.contains(&m) {
+                base.push(m);
+            }
+        }
+    }
     for &o in &at {
         // One copy of the past per origin, shared by all models: the future is not in it.
         let history = series.prefix(o);
         let actual = &values[o..o + horizon_steps];
-        for (m, model) in models.iter().enumerate() {
-            if failure[m].is_some() {
+        let paths: Vec<(ModelKind, std::result::Result<Vec<f64>, String>)> = base
+            .iter()
+            .map(|&m| {
+                // A scored model that already failed is not scored on a subset; skip its fit
+                // unless the ensemble needs it.
+                let scored_failed = models
+                    .iter()
+                    .position(|x| *x == m)
+                    .is_some_and(|i| failure[i].is_some());
+                let needed = wants_ensemble && ModelKind::ENSEMBLE_MEMBERS.contains(&m);
+                if scored_failed && !needed {
+                    return (m, Err("failed earlier".to_owned()));
+                }
+                (m, m.fit_predict(&history, horizon_steps).map_err(|e| e.to_string()))
+            })
+            .collect();
+        for (i, model) in models.iter().enumerate() {
+            if failure[i].is_some() {
                 continue;
             }
-            match model.fit_predict(&history, horizon_steps) {
+            let path = if *model == ModelKind::Ensemble {
+                let members: Vec<&[f64]> = paths
+                    .iter()
+                    .filter(|(m, _)| ModelKind::ENSEMBLE_MEMBERS.contains(m))
+                    .filter_map(|(_, p)| p.as_ref().ok().map(Vec::as_slice))
+                    .collect();
+                combine(&members).ok_or_else(|| "too few ensemble members could forecast".to_owned())
+            } else {
+                paths.iter().find(|(m, _)| m == model).map_or_else(
+                    || Err("not fitted".to_owned()),
+                    |(_, p)| p.clone().map_err(|e| e.to_string()),
+                )
+            };
+            match path {
                 Ok(path) => {
-                    smape[m] += path.iter().zip(actual).map(|(f, a)| smape_term(*f, *a)).sum::<f64>();
-                    errors[m].push(actual.iter().zip(&path).map(|(a, f)| a - f).collect());
+                    smape[i] += path.iter().zip(actual).map(|(f, a)| smape_term(*f, *a)).sum::<f64>();
+                    errors[i].push(actual.iter().zip(&path).map(|(a, f)| a - f).collect());
                 }
-                Err(e) => failure[m] = Some(format!("origin {o}: {e}")),
+                Err(e) => failure[i] = Some(format!("origin {o}: {e}")),
             }
         }
     }

@@ -1,6 +1,13 @@
 //! Per-series model choice: backtest every candidate on the series' own history, keep the
-//! lowest MASE, refit it on the whole history, and put the measured error bands around its
-//! forecast.
+//! lowest MASE among the models that beat last value by more than the backtest's noise,
+//! refit it on the whole history, and put the measured error bands around its forecast.
+//!
+//! The noise test is a paired comparison at the same origins: per origin, the mean absolute
+//! error of last value minus that of the candidate; the candidate qualifies only when the
+//! mean of these differences exceeds `min_advantage_se` standard errors. A few tens of
+//! origins rank close models almost at random, and a model picked on luck then does worse
+//! than last value on the next day; requiring a clear advantage makes the choice never
+//! worse than the simple baseline except by chance the test bounds.
 //!
 //! All candidates share the origins and hence the MASE scale, so ranking by MASE is ranking
 //! by MAE; ranking by MAE also works on a flat history, where MASE is undefined. Ties go to
@@ -23,6 +30,9 @@ pub struct SelectConfig {
     pub candidates: Vec<ModelKind>,
     /// Fewer origins than this and the history counts as too short to choose from.
     pub min_origins: usize,
+    /// Standard errors by which a model's mean per-origin improvement over last value must
+    /// exceed zero for it to replace last value (when last value is a candidate).
+    pub min_advantage_se: f64,
 }
 
 impl Default for SelectConfig {
@@ -31,6 +41,7 @@ impl Default for SelectConfig {
             backtest: BacktestConfig::default(),
             candidates: ModelKind::ALL.to_vec(),
             min_origins: 5,
+            min_advantage_se: 1.0,
         }
     }
 }
@@ -102,8 +113,19 @@ pub fn select(history: &Series, horizon_steps: usize, cfg: &SelectConfig) -> Res
         );
         return Ok(fallback(history, horizon_steps, cfg, scores, reason));
     }
+    let baseline = results
+        .iter()
+        .find(|r| r.score.model == ModelKind::LastValue && r.score.mae.is_some());
+    let qualifies = |r: &&super::backtest::ModelBacktest| match baseline {
+        Some(b) if r.score.model != ModelKind::LastValue => beats_baseline(&b.errors, &r.errors, cfg.min_advantage_se),
+        _ => true,
+    };
     // Strict `<` over candidates in ModelKind order keeps the simpler model on ties.
-    let mut ranked: Vec<_> = results.iter().filter(|r| r.score.mae.is_some()).collect();
+    let mut ranked: Vec<_> = results
+        .iter()
+        .filter(|r| r.score.mae.is_some())
+        .filter(qualifies)
+        .collect();
     ranked.sort_by(|a, b| {
         let key = |r: &&super::backtest::ModelBacktest| r.score.mae.unwrap_or(f64::INFINITY);
         key(a).total_cmp(&key(b)).then(a.score.model.cmp(&b.score.model))
@@ -140,6 +162,21 @@ pub fn select(history: &Series, horizon_steps: usize, cfg: &SelectConfig) -> Res
     }
     let reason = "no candidate model could be scored".to_owned();
     Ok(fallback(history, horizon_steps, cfg, scores, reason))
+}
+
+/// True when `candidate` improves on `baseline` (errors per origin and step, same origins)
+/// by more than `min_se` standard errors of the mean per-origin difference in MAE.
+pub fn beats_baseline(baseline: &[Vec<f64>], candidate: &[Vec<f64>], min_se: f64) -> bool {
+    let mae = |row: &Vec<f64>| row.iter().map(|e| e.abs()).sum::<f64>() / row.len().max(1) as f64;
+    let d: Vec<f64> = baseline.iter().zip(candidate).map(|(b, c)| mae(b) - mae(c)).collect();
+    let n = d.len();
+    if n < 2 || n != baseline.len() || n != candidate.len() {
+        return false;
+    }
+    let mean = d.iter().sum::<f64>() / n as f64;
+    let var = d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let se = (var / n as f64).sqrt();
+    mean > 0.0 && mean > min_se * se
 }
 
 /// A recursive forecast can diverge (a regression on nearly collinear lags of a smooth ramp
@@ -219,11 +256,47 @@ mod tests {
         // Assert
         assert!(!f.fallback);
         assert_ne!(f.model, ModelKind::LastValue);
-        assert_eq!(f.scores.len(), 4);
+        assert_eq!(f.scores.len(), ModelKind::ALL.len());
         assert_eq!((f.path.len(), f.lower.len(), f.upper.len()), (12, 12, 12));
         assert!(f.lower.iter().zip(&f.upper).all(|(l, u)| l <= u));
         assert!(f.interval_samples >= 5);
         assert_eq!(f.start, s.timestamp(s.len()));
+    }
+
+    #[test]
+    fn white_noise_and_random_walk_keep_last_value() {
+        // Noise around a level: smoothing models score a little better than last value in
+        // expectation, but a random walk has nothing to beat it with; both must keep the
+        // simple baseline unless the advantage is clear.
+        for seed in 1..=4 {
+            let mut rng = crate::testdata::Rng::new(seed);
+            let mut level = 100.0;
+            let walk: Vec<f64> = (0..2000)
+                .map(|_| {
+                    level += rng.normal();
+                    level
+                })
+                .collect();
+            let s = Series::new(1_700_000_000, 300, walk).unwrap();
+            let f = select(&s, 3, &SelectConfig::default()).unwrap();
+            assert_eq!(
+                f.model,
+                ModelKind::LastValue,
+                "random walk, seed {seed}: {:?}",
+                f.scores
+            );
+        }
+    }
+
+    #[test]
+    fn paired_test_needs_a_clear_advantage() {
+        let base: Vec<Vec<f64>> = (0..20).map(|i| vec![1.0 + 0.1 * f64::from(i % 3)]).collect();
+        let same: Vec<Vec<f64>> = base.clone();
+        let better: Vec<Vec<f64>> = base.iter().map(|r| vec![r[0] * 0.8]).collect();
+        let noisy: Vec<Vec<f64>> = (0..20).map(|i| vec![if i % 2 == 0 { 0.2 } else { 2.0 }]).collect();
+        assert!(!beats_baseline(&base, &same, 1.5));
+        assert!(beats_baseline(&base, &better, 1.5));
+        assert!(!beats_baseline(&base, &noisy, 1.5));
     }
 
     #[test]

@@ -6,7 +6,11 @@
 //! anything from a later origin).
 
 mod baseline;
+pub(crate) mod ensemble;
+mod holt_winters;
 mod linear;
+mod mstl;
+pub(crate) mod period;
 mod seasonal;
 mod smoothing;
 
@@ -15,7 +19,9 @@ use std::{fmt, str::FromStr};
 use serde::{Deserialize, Serialize};
 
 pub use baseline::{LastValue, SeasonalNaive};
+pub use holt_winters::HoltWinters;
 pub use linear::Linear;
+pub use mstl::Mstl;
 pub use seasonal::Seasonal;
 
 use super::{ForecastError, Result, Series};
@@ -42,16 +48,31 @@ pub enum ModelKind {
     Linear,
     /// Daily/weekly seasonal profile plus damped Holt trend.
     Seasonal,
+    /// Additive Holt-Winters with the period detected in the series.
+    HoltWinters,
+    /// Per-step median of the paths of [`ModelKind::ENSEMBLE_MEMBERS`].
+    Ensemble,
+    /// MSTL with an AutoETS trend (augurs); opt-in, see [`ModelKind::OPT_IN`].
+    Mstl,
 }
 
 impl ModelKind {
-    /// Every model, simplest first.
-    pub const ALL: [ModelKind; 4] = [
+    /// Every model the service chooses from by default, simplest first.
+    pub const ALL: [ModelKind; 6] = [
         ModelKind::LastValue,
         ModelKind::SeasonalNaive,
         ModelKind::Linear,
         ModelKind::Seasonal,
+        ModelKind::HoltWinters,
+        ModelKind::Ensemble,
     ];
+
+    /// Models that exist but are too slow for the default candidates (named explicitly, e.g.
+    /// `predictor-service backtest --model mstl`).
+    pub const OPT_IN: [ModelKind; 1] = [ModelKind::Mstl];
+
+    /// The models whose paths the ensemble combines.
+    pub const ENSEMBLE_MEMBERS: [ModelKind; 3] = [ModelKind::Linear, ModelKind::Seasonal, ModelKind::HoltWinters];
 
     /// Stable snake_case name.
     pub fn as_str(self) -> &'static str {
@@ -60,6 +81,9 @@ impl ModelKind {
             ModelKind::SeasonalNaive => "seasonal_naive",
             ModelKind::Linear => "linear",
             ModelKind::Seasonal => "seasonal",
+            ModelKind::HoltWinters => "holt_winters",
+            ModelKind::Ensemble => "ensemble",
+            ModelKind::Mstl => "mstl",
         }
     }
 }
@@ -76,6 +100,7 @@ impl FromStr for ModelKind {
     fn from_str(s: &str) -> Result<Self> {
         ModelKind::ALL
             .into_iter()
+            .chain(ModelKind::OPT_IN)
             .find(|m| m.as_str() == s)
             .ok_or_else(|| ForecastError::InvalidInput(format!("unknown model {s:?}")))
     }
@@ -99,6 +124,19 @@ impl Model for ModelKind {
             ModelKind::SeasonalNaive => SeasonalNaive.fit_predict(history, horizon_steps),
             ModelKind::Linear => Linear::default().fit_predict(history, horizon_steps),
             ModelKind::Seasonal => Seasonal::default().fit_predict(history, horizon_steps),
+            ModelKind::HoltWinters => HoltWinters::default().fit_predict(history, horizon_steps),
+            ModelKind::Mstl => Mstl::default().fit_predict(history, horizon_steps),
+            ModelKind::Ensemble => {
+                // Members that cannot forecast this history are left out, exactly as the
+                // backtest leaves them out at an origin.
+                let paths: Vec<Vec<f64>> = ModelKind::ENSEMBLE_MEMBERS
+                    .iter()
+                    .filter_map(|m| m.fit_predict(history, horizon_steps).ok())
+                    .collect();
+                let refs: Vec<&[f64]> = paths.iter().map(Vec::as_slice).collect();
+                ensemble::combine(&refs)
+                    .ok_or_else(|| ForecastError::Fit("too few ensemble members could forecast".into()))
+            }
         }?;
         if path.len() != horizon_steps || path.iter().any(|v| !v.is_finite()) {
             return Err(ForecastError::Fit(format!("{self} produced a non-finite path")));
@@ -122,7 +160,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for m in ModelKind::ALL {
+        for m in ModelKind::ALL.into_iter().chain(ModelKind::OPT_IN) {
             assert_eq!(m.as_str().parse::<ModelKind>().unwrap(), m);
             assert_eq!(serde_json::to_string(&m).unwrap(), format!("\"{m}\""));
         }
