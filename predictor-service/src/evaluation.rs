@@ -13,6 +13,15 @@ use forecast::backtest::{BacktestConfig, ModelScore, backtest_at, origins};
 use forecast::series::Resampled;
 use forecast::{ModelKind, Result, SelectConfig, select};
 
+/// The models the target of issue 10 compares the selection with: the selected model's
+/// median MASE must be at least 10% below the best of these.
+pub const PEERS: [ModelKind; 4] = [
+    ModelKind::LastValue,
+    ModelKind::SeasonalNaive,
+    ModelKind::Linear,
+    ModelKind::HoltWinters,
+];
+
 /// Evaluation window and the selection settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalConfig {
@@ -20,6 +29,8 @@ pub struct EvalConfig {
     pub backtest: BacktestConfig,
     /// How the service selects (run on the data before the window).
     pub select: SelectConfig,
+    /// Models scored on the window (the service's candidates plus any opt-in ones).
+    pub models: Vec<ModelKind>,
 }
 
 impl Default for EvalConfig {
@@ -32,7 +43,23 @@ impl Default for EvalConfig {
                 ..BacktestConfig::default()
             },
             select: SelectConfig::default(),
+            models: ModelKind::ALL.to_vec(),
         }
+    }
+}
+
+impl EvalConfig {
+    /// The default evaluation with `extra` models (e.g. the opt-in `mstl`) scored and
+    /// offered to the selection as well.
+    pub fn with_extra_models(extra: &[ModelKind]) -> Self {
+        let mut cfg = Self::default();
+        for m in extra {
+            if !cfg.models.contains(m) {
+                cfg.models.push(*m);
+                cfg.select.candidates.push(*m);
+            }
+        }
+        cfg
     }
 }
 
@@ -77,7 +104,7 @@ pub fn evaluate_trace(name: &str, data: &Resampled, horizon_seconds: i64, cfg: &
     let series = &data.series;
     let h = horizon_steps(horizon_seconds, series.step_seconds());
     let at = origins(series.len(), h, &cfg.backtest);
-    let scores: Vec<ModelScore> = backtest_at(series, &ModelKind::ALL, h, &at, &cfg.backtest)
+    let scores: Vec<ModelScore> = backtest_at(series, &cfg.models, h, &at, &cfg.backtest)
         .into_iter()
         .map(|r| r.score)
         .collect();
@@ -121,9 +148,12 @@ pub struct ModelSummary {
     pub mean_coverage: Option<f64>,
 }
 
-/// Summary rows: one per model, then the selection.
+/// Summary rows: one per model scored (in `ModelKind` order), then the selection.
 pub fn summarize(reports: &[TraceReport]) -> Vec<ModelSummary> {
-    let mut rows: Vec<ModelSummary> = ModelKind::ALL
+    let mut models: Vec<ModelKind> = reports.iter().flat_map(|r| r.scores.iter().map(|s| s.model)).collect();
+    models.sort();
+    models.dedup();
+    let mut rows: Vec<ModelSummary> = models
         .iter()
         .map(|&m| {
             let scores = reports.iter().filter_map(|r| r.scores.iter().find(|s| s.model == m));
@@ -135,6 +165,18 @@ pub fn summarize(reports: &[TraceReport]) -> Vec<ModelSummary> {
         reports.iter().filter_map(TraceReport::selected_score),
     ));
     rows
+}
+
+/// The target's figure: the selection's median MASE over the best (lowest) median MASE of
+/// the [`PEERS`], with that peer. `None` when either is missing.
+pub fn ratio_to_best_peer(rows: &[ModelSummary]) -> Option<(f64, String)> {
+    let selected = rows.iter().find(|r| r.model == "selected")?.median_mase?;
+    let (best, name) = rows
+        .iter()
+        .filter(|r| PEERS.iter().any(|p| p.as_str() == r.model))
+        .filter_map(|r| r.median_mase.map(|m| (m, r.model.clone())))
+        .min_by(|a, b| a.0.total_cmp(&b.0))?;
+    (best > 0.0).then(|| (selected / best, name))
 }
 
 fn summary_row<'a>(name: &str, scores: impl Iterator<Item = &'a ModelScore>) -> ModelSummary {
@@ -186,14 +228,20 @@ mod tests {
             merged: 0,
         };
         let r = evaluate_trace("synthetic", &data, 3600, &EvalConfig::default()).unwrap();
-        assert_eq!(r.scores.len(), 4);
+        assert_eq!(r.scores.len(), ModelKind::ALL.len());
         // 432 candidate origins thinned to every third one
         assert!(r.scores.iter().all(|s| s.origins == 145), "{:?}", r.scores);
         let selected = r.selected_score().unwrap().mase.unwrap();
         let last = r.scores[0].mase.unwrap();
         assert!(selected < last, "selected {selected} vs last value {last}");
         let summary = summarize(&[r]);
-        assert_eq!(summary.len(), 5);
-        assert_eq!(summary[4].median_mase, Some(selected));
+        assert_eq!(summary.len(), ModelKind::ALL.len() + 1);
+        assert_eq!(summary[ModelKind::ALL.len()].median_mase, Some(selected));
+        let names: Vec<&str> = summary.iter().map(|r| r.model.as_str()).collect();
+        for peer in PEERS {
+            assert!(names.contains(&peer.as_str()), "{peer} missing from {names:?}");
+        }
+        let (ratio, _) = ratio_to_best_peer(&summary).unwrap();
+        assert!(ratio > 0.0 && ratio.is_finite());
     }
 }

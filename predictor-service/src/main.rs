@@ -7,11 +7,11 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
+use forecast::series::load_csv;
+use forecast::{ModelKind, SelectConfig, Series, select};
 use predictor_service::Config;
 use predictor_service::duration::parse_duration;
 use predictor_service::evaluation::{EvalConfig, TraceReport, evaluate_trace, horizon_steps, summarize};
-use forecast::series::load_csv;
-use forecast::{ModelKind, SelectConfig, Series, select};
 use predictor_service::report;
 use tracing_subscriber::EnvFilter;
 
@@ -52,6 +52,13 @@ struct BacktestArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Extra (opt-in) models to score and offer to the selection, e.g. `--model mstl`.
+    #[arg(long = "model")]
+    models: Vec<ModelKind>,
+    /// Standard errors of backtest advantage a model needs to replace last value (the
+    /// service's default unless given).
+    #[arg(long)]
+    min_advantage_se: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -110,7 +117,10 @@ fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 fn run_backtest(args: &BacktestArgs) -> anyhow::Result<()> {
-    let cfg = EvalConfig::default();
+    let mut cfg = EvalConfig::with_extra_models(&args.models);
+    if let Some(se) = args.min_advantage_se {
+        cfg.select.min_advantage_se = se;
+    }
     let started = Instant::now();
     let mut reports: Vec<TraceReport> = Vec::new();
     for path in &args.traces {

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::evaluation::{ModelSummary, TraceReport};
+use crate::evaluation::{ModelSummary, TraceReport, ratio_to_best_peer};
 
 fn num(v: Option<f64>, decimals: usize) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.decimals$}"))
@@ -61,6 +61,12 @@ pub fn summary(rows: &[ModelSummary], traces: usize) -> String {
             num(r.median_mase, 3),
             num(r.median_smape, 2),
             num(r.mean_coverage, 3)
+        );
+    }
+    if let Some((ratio, peer)) = ratio_to_best_peer(rows) {
+        let _ = writeln!(
+            out,
+            "selected / best peer ({peer}) median MASE: {ratio:.3} (target <= 0.900; peers: last_value, seasonal_naive, linear, holt_winters)"
         );
     }
     out
