@@ -136,3 +136,56 @@ pub(crate) fn irate_service_config(service: &str) -> std::path::PathBuf {
     std::fs::write(&path, text.to_string()).unwrap();
     path
 }
+
+/// OpenMetrics text for `service`: two processes sharing `demand(i)` cores over the `i`-th
+/// 15-second interval of the `seconds` up to `end`. The counter sums the intervals, so an
+/// `irate` demand query gives `demand` back exactly.
+pub(crate) fn backfill_demand(service: &str, end: i64, seconds: i64, demand: impl Fn(usize) -> f64) -> String {
+    let start = end - seconds;
+    let mut cpu = String::from("# TYPE process_cpu_seconds_total counter\n");
+    let mut started = String::from("# TYPE process_start_time_seconds gauge\n");
+    for instance in ["a", "b"] {
+        let mut counter = 0.0;
+        for (i, ts) in (start..=end).step_by(15).enumerate() {
+            if i > 0 {
+                counter += 0.5 * demand(i) * 15.0;
+            }
+            let labels = format!("{{service=\"{service}\",instance=\"{instance}\"}}");
+            cpu.push_str(&format!("process_cpu_seconds_total{labels} {counter} {ts}\n"));
+            started.push_str(&format!("process_start_time_seconds{labels} {start} {ts}\n"));
+        }
+    }
+    format!("{cpu}{started}")
+}
+
+/// Several backfills in one file (each from [`backfill_demand`]).
+pub(crate) fn openmetrics(parts: &[String]) -> String {
+    // A family may appear only once in OpenMetrics: merge the families of every part.
+    let mut cpu = String::new();
+    let mut started = String::new();
+    for part in parts {
+        for line in part.lines().filter(|l| !l.starts_with('#')) {
+            let family = match line.starts_with("process_cpu_seconds_total") {
+                true => &mut cpu,
+                false => &mut started,
+            };
+            family.push_str(line);
+            family.push('\n');
+        }
+    }
+    format!("# TYPE process_cpu_seconds_total counter\n{cpu}# TYPE process_start_time_seconds gauge\n{started}# EOF\n")
+}
+
+/// Writes a `--service-config` file named after `name` and returns its path.
+pub(crate) fn service_config_file(name: &str, config: &Value) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("predictor-test-{name}-{}.json", std::process::id()));
+    std::fs::write(&path, config.to_string()).unwrap();
+    path
+}
+
+/// The value of the series `name{labels}` in a `/metrics` text, if exported.
+pub(crate) fn metric_value(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+}

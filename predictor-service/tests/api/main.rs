@@ -5,4 +5,5 @@
 
 mod forecast;
 mod helpers;
+mod peak;
 mod predict;

@@ -95,6 +95,7 @@ async fn forecasts_follow_the_history_and_survive_prometheus_stopping() {
         "predictor_model_info{service=\"catalog-service\",model=\"linear\"} 1",
         "predictor_backtest_mase{service=\"catalog-service\"} ",
         "predictor_fallback{service=\"catalog-service\"} 0",
+        "predictor_peak_quantile{service=\"catalog-service\"} 0.9",
         "predictor_fallback{service=\"order-service\"} 1",
         "predictor_model_training_seconds_bucket{service=\"catalog-service\",le=\"+Inf\"} ",
     ] {
@@ -130,6 +131,7 @@ async fn forecasts_follow_the_history_and_survive_prometheus_stopping() {
         "{stale}"
     );
     assert_eq!(stale["model"], "linear");
+    assert_eq!(stale["peak"]["fallback"], true, "the HPA's value is stale too: {stale}");
     assert!(
         stale["fallback_reason"].as_str().unwrap().contains("refresh failed"),
         "{stale}"
