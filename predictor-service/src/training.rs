@@ -23,10 +23,10 @@ pub fn predict_at(entry: &ServiceEntry, horizon_seconds: i64, horizon_steps: usi
         return Prediction::empty(service, horizon_seconds, reason, now);
     };
     let prediction = match train(history, horizon_steps, &[model]) {
-        // The lead-time peak does not depend on the horizon: the HPA's value stays in view.
-        Ok((_, f)) => {
-            Prediction::from_forecast(service, horizon_seconds, &f, entry.observed, now).with_peak_of(&entry.prediction)
-        }
+        // The lead-time peak does not depend on the horizon: the HPA's value stays in view
+        // (from the last good prediction: the staleness below is added once).
+        Ok((_, f)) => Prediction::from_forecast(service, horizon_seconds, &f, entry.observed, now)
+            .with_peak_of(entry.last_good.as_deref().unwrap_or(&entry.prediction)),
         Err(e) => Prediction::empty(service, horizon_seconds, format!("forecast failed: {e}"), now),
     };
     match &entry.stale_reason {
