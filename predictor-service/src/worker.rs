@@ -156,7 +156,7 @@ impl Worker {
         let lead_seconds = self.config.lead_seconds;
         let outcome = tokio::task::spawn_blocking(move || {
             let values = stitch(&coarse, history.start(), history.values(), history.step_seconds());
-            let seasonal = values.len() - history.len();
+            let seasonal = values.len().saturating_sub(history.len());
             let peak = PeakPrediction::compute(&values, seasonal, peak_config, lead_seconds, observed);
             // A refit that fails or diverges on the new data triggers a fresh selection.
             if let Some(t) = trained.filter(|_| !due)
