@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use forecast::peak::PeakConfig;
 use service_kit::HttpArgs;
 
 use crate::duration::parse_duration;
@@ -55,6 +56,12 @@ pub struct Config {
     /// exceeds `predicted_cpu_cores` about (1 - q) of the time. Overridable per service.
     #[arg(long, env = "PREDICTOR_QUANTILE", default_value_t = 0.9)]
     pub quantile: f64,
+    /// Other settings of the peak forecaster as JSON (fields of `forecast::peak::PeakConfig`,
+    /// as `cost-optimizer simulate --peak-config` takes them, e.g. `{"trend_steps": 4}`), so
+    /// the service can run what the simulator evaluated. `--lead` and the quantile override
+    /// theirs, and the seasonal buckets follow `--season-step`.
+    #[arg(long, env = "PREDICTOR_PEAK_CONFIG", value_parser = parse_peak_config)]
+    pub peak_config: Option<PeakConfig>,
     /// Recent history, read at `--step` (e.g. `24h`): what the bucket models fit and what
     /// calibrates the peak forecaster. A day flushes the forecaster's calibration ring (a
     /// day of errors) of the coarse history's errors.
@@ -103,6 +110,7 @@ impl Default for Config {
             horizon_seconds: 300,
             lead_seconds: 150,
             quantile: 0.9,
+            peak_config: None,
             recent_seconds: 24 * 3600,
             history_seconds: 7 * 86_400,
             season_step_seconds: 300,
@@ -176,6 +184,10 @@ impl Config {
     }
 }
 
+fn parse_peak_config(s: &str) -> Result<PeakConfig, String> {
+    serde_json::from_str(s).map_err(|e| format!("not a peak forecaster configuration: {e}"))
+}
+
 /// A quantile the peak forecaster can serve: strictly between 0 and 1.
 pub fn check_quantile(q: f64) -> Result<(), String> {
     match q > 0.0 && q < 1.0 {
@@ -233,6 +245,14 @@ mod tests {
             ..Config::default()
         };
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn peak_config_is_parsed_and_typos_refused() {
+        let c = parse_peak_config(r#"{"trend_steps": 6}"#).unwrap();
+        assert_eq!((c.trend_steps, c.level_steps), (6, PeakConfig::default().level_steps));
+        let e = parse_peak_config(r#"{"trend": 6}"#).unwrap_err();
+        assert!(e.contains("not a peak forecaster configuration"), "{e}");
     }
 
     #[test]

@@ -32,8 +32,8 @@ use crate::prediction::{Observed, utilization};
 
 /// The forecaster's settings for one service: the configured lead time and the service's
 /// quantile, and a seasonal profile whose bucket is one long-history step (so that a held
-/// value fills one bucket) and whose period is a day. The rest are `PeakConfig`'s defaults,
-/// the simulator's.
+/// value fills one bucket) and whose period is a day. The rest come from `--peak-config`,
+/// or are `PeakConfig`'s defaults, the simulator's.
 pub fn peak_config(config: &Config, quantile: f64) -> PeakConfig {
     let step = config.effective_step_seconds().max(1);
     let season = config.effective_season_step_seconds().max(step);
@@ -42,7 +42,7 @@ pub fn peak_config(config: &Config, quantile: f64) -> PeakConfig {
         quantile,
         bucket_steps: usize::try_from(season / step).unwrap_or(1).max(1),
         period_buckets: usize::try_from(86_400 / season).unwrap_or(0),
-        ..PeakConfig::default()
+        ..config.peak_config.clone().unwrap_or_default()
     }
 }
 
@@ -246,6 +246,16 @@ mod tests {
         let d = PeakConfig::default();
         assert_eq!((c.lead_steps, c.quantile), (10, 0.95));
         assert_eq!((c.bucket_steps, c.period_buckets), (d.bucket_steps, d.period_buckets));
+        let custom = Config {
+            peak_config: Some(PeakConfig {
+                trend_steps: 7,
+                quantile: 0.5,
+                ..PeakConfig::default()
+            }),
+            ..Config::default()
+        };
+        let c = peak_config(&custom, 0.95);
+        assert_eq!((c.trend_steps, c.quantile), (7, 0.95), "the service's quantile wins");
     }
 
     fn observed() -> Observed {
