@@ -44,6 +44,10 @@ pub(super) fn run(
     let step = c.step_seconds;
     let observed = observe(demand, c);
     let lead = c.steps(c.lead_seconds);
+    let stab = c.steps(hpa.spec().scale_down.stabilization_window_seconds);
+    // The served peaks of the last stabilization window: the rule scales down only to what
+    // they all allow, as the HPA keeps its highest recommendation of that window.
+    let mut recent_peaks: std::collections::VecDeque<(usize, f64)> = std::collections::VecDeque::new();
     let target = c.target_utilization;
     let rule_policy = ServicePolicy {
         scale_down_stabilization_seconds: hpa.spec().scale_down.stabilization_window_seconds as u64,
@@ -96,10 +100,19 @@ pub(super) fn run(
                 hpa.reconcile(t, spec, &[cpu, predicted])
             }
             (PolicyKind::CostAware, _) => {
+                if let Some(o) = &outlook {
+                    while recent_peaks.back().is_some_and(|(_, p)| *p <= o.peak) {
+                        recent_peaks.pop_back();
+                    }
+                    recent_peaks.push_back((i, o.peak));
+                }
+                while recent_peaks.front().is_some_and(|(j, _)| j + stab <= i) {
+                    recent_peaks.pop_front();
+                }
                 let forecast = outlook.as_ref().map(|o| DemandForecast {
                     mean_cores: o.point,
                     upper_cores: o.peak,
-                    window_upper_cores: None,
+                    window_upper_cores: recent_peaks.front().map(|(_, p)| *p),
                     confidence: None,
                 });
                 let input = DecisionInput {
