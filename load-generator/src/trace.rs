@@ -1,4 +1,6 @@
 //! Turning a `timestamp,value` CSV trace (the format of `shared/traces/`) into a rate curve.
+//! The file is read by the `forecast` crate's one trace loader, as the simulator and the
+//! predictor's backtest read it (duplicate timestamps averaged, points sorted).
 //!
 //! Time is compressed by `speedup` (60 turns one minute of trace into one second of load) and
 //! values are scaled so the trace's maximum becomes `peak_rps`. Each point holds its rate for one
@@ -6,10 +8,8 @@
 //! (a log that ended, a server that was down) replays as silence instead of a stretched last value.
 
 use anyhow::{Context, bail};
-use chrono::NaiveDateTime;
+use forecast::trace::{dedup_sorted, parse_csv};
 use std::path::Path;
-
-const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 /// A trace as a piecewise-constant rate curve over scaled time.
 #[derive(Debug, Clone)]
@@ -32,39 +32,19 @@ impl TraceRate {
 
     /// Converts CSV text: an optional `timestamp,value` header, then `YYYY-MM-DD HH:MM:SS,number` rows.
     pub fn from_csv(text: &str, speedup: f64, peak_rps: f64) -> anyhow::Result<Self> {
-        let mut points = Vec::new();
-        for (index, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || (index == 0 && line.starts_with("timestamp")) {
-                continue;
-            }
-            let (ts, value) = line
-                .split_once(',')
-                .with_context(|| format!("line {}: expected two columns", index + 1))?;
-            let ts = NaiveDateTime::parse_from_str(ts.trim(), TIMESTAMP_FORMAT)
-                .with_context(|| format!("line {}: bad timestamp {ts:?}", index + 1))?;
-            let value: f64 = value
-                .trim()
-                .parse()
-                .with_context(|| format!("line {}: bad value {value:?}", index + 1))?;
-            points.push((ts, value));
-        }
-        Self::from_points(points, speedup, peak_rps)
+        Self::from_points(parse_csv(text, "trace")?, speedup, peak_rps)
     }
 
-    /// Converts parsed points. Duplicate timestamps keep the last value (they come from DST changes).
-    pub fn from_points(mut points: Vec<(NaiveDateTime, f64)>, speedup: f64, peak_rps: f64) -> anyhow::Result<Self> {
+    /// Converts `(unix seconds, value)` points in any order. Duplicate timestamps (DST
+    /// changes) are averaged.
+    pub fn from_points(points: Vec<(i64, f64)>, speedup: f64, peak_rps: f64) -> anyhow::Result<Self> {
         if !(speedup > 0.0 && speedup.is_finite()) {
             bail!("speedup must be positive, got {speedup}");
         }
         if !(peak_rps >= 0.0 && peak_rps.is_finite()) {
             bail!("peak rate must be non-negative, got {peak_rps}");
         }
-        points.sort_by_key(|(ts, _)| *ts);
-        // Keep the last of each run of equal timestamps.
-        points.reverse();
-        points.dedup_by_key(|(ts, _)| *ts);
-        points.reverse();
+        let points = dedup_sorted(points);
         let Some(&(t0, _)) = points.first() else {
             bail!("trace has no data rows")
         };
@@ -72,10 +52,7 @@ impl TraceRate {
         if !(max > 0.0 && max.is_finite()) {
             bail!("trace has no positive value to scale to the peak rate");
         }
-        let starts: Vec<f64> = points
-            .iter()
-            .map(|(ts, _)| (*ts - t0).num_milliseconds() as f64 / 1000.0 / speedup)
-            .collect();
+        let starts: Vec<f64> = points.iter().map(|(ts, _)| (ts - t0) as f64 / speedup).collect();
         let rates = points.iter().map(|(_, v)| v.max(0.0) / max * peak_rps).collect();
         let mut gaps: Vec<f64> = starts.windows(2).map(|w| w[1] - w[0]).collect();
         gaps.sort_by(f64::total_cmp);
@@ -157,11 +134,11 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_timestamps_keep_the_last_value_and_order_does_not_matter() {
+    fn duplicate_timestamps_are_averaged_and_order_does_not_matter() {
         let csv = "2020-01-01 00:01:00,4\n2020-01-01 00:00:00,1\n2020-01-01 00:00:00,2\n";
         let trace = TraceRate::from_csv(csv, 60.0, 4.0).unwrap();
         assert_eq!(trace.len(), 2);
-        assert_eq!(trace.rate_at(0.0), 2.0);
+        assert_eq!(trace.rate_at(0.0), 1.5);
         assert_eq!(trace.rate_at(1.0), 4.0);
     }
 
