@@ -8,10 +8,10 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tokio::sync::Notify;
 
-use forecast::Series;
 use crate::prediction::{Observed, Prediction};
 use crate::targets::Target;
 use crate::training::Trained;
+use forecast::Series;
 
 /// What is known about one forecast service.
 #[derive(Debug, Clone)]

@@ -3,8 +3,8 @@
 
 use serde::Deserialize;
 
-use forecast::{Forecast, ModelKind, Series};
 use crate::training;
+use forecast::{Forecast, ModelKind, Series};
 
 /// Most values accepted: two weeks at 15-second steps (the issue asks for at least 50,000).
 pub const MAX_VALUES: usize = 100_000;

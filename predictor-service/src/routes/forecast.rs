@@ -7,8 +7,8 @@ use axum::routing::post;
 use service_kit::{ApiJson, Problem};
 
 use crate::AppState;
-use forecast::{Forecast, ForecastError};
 use crate::whatif::{self, BODY_LIMIT_BYTES, ForecastRequest};
+use forecast::{Forecast, ForecastError};
 
 pub(crate) fn router() -> Router<AppState> {
     // The route's own limit is the innermost layer, so it wins over the shared one.
