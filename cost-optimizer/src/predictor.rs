@@ -5,9 +5,12 @@
 //! predictions) becomes a reason string instead: the rule then falls back to current usage and
 //! quotes the reason, so a caller can always tell which data a decision rests on.
 //!
-//! The predictor's numbers are peaks over its horizon (5 min by default, the lead time of a
-//! scale-up). The scale-down rule also needs the peak over the stabilization window; when that
-//! window is longer than the horizon it is asked for separately with `?horizon=`.
+//! Scale-ups rest on the number the HPA is given: the predictor's lead-time peak at its serving
+//! quantile (`peak.peak_cores`, exported as `predicted_cpu_cores`), with its point forecast as
+//! the mean. Until that forecaster is calibrated (its first half hour or so) the predictor's
+//! model forecast over its horizon stands in. The scale-down rule also needs the peak over the
+//! stabilization window; when that window is longer than the horizon it is asked for
+//! separately with `?horizon=`.
 
 use std::time::Duration;
 
@@ -38,6 +41,28 @@ pub struct Prediction {
     pub fallback: bool,
     /// Why it fell back.
     pub fallback_reason: Option<String>,
+    /// The lead-time peak the HPA is given, when the predictor reports one.
+    pub peak: Option<PeakAnswer>,
+}
+
+/// The `peak` object of the predictor's answer (the fields used here).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct PeakAnswer {
+    /// The peak over the lead time at the serving quantile, cores.
+    pub peak_cores: Option<f64>,
+    /// The point forecast of that peak, cores.
+    pub point_cores: Option<f64>,
+    /// True while the peak forecaster is not calibrated.
+    pub fallback: bool,
+}
+
+impl PeakAnswer {
+    /// `(point, peak)` when calibrated and usable.
+    fn usable(&self) -> Option<(f64, f64)> {
+        let (point, peak) = (self.point_cores?, self.peak_cores?);
+        (!self.fallback && point.is_finite() && peak.is_finite() && point >= 0.0).then_some((point, peak))
+    }
 }
 
 impl Prediction {
@@ -48,7 +73,12 @@ impl Prediction {
             let why = self.fallback_reason.as_deref().unwrap_or("no reason given");
             return Err(format!("the predictor fell back: {why}"));
         }
-        let (Some(mean), Some(upper)) = (self.predicted_cores, self.predicted_cores_upper) else {
+        let from_peak = self.peak.as_ref().and_then(PeakAnswer::usable);
+        let (Some(mean), Some(upper)) = from_peak
+            .map_or((self.predicted_cores, self.predicted_cores_upper), |(m, u)| {
+                (Some(m), Some(u))
+            })
+        else {
             return Err("the predictor has no forecast yet".into());
         };
         if !(mean.is_finite() && upper.is_finite() && mean >= 0.0) {
@@ -176,6 +206,21 @@ mod tests {
         let f = prediction().to_forecast().unwrap();
         assert_eq!((f.mean_cores, f.upper_cores, f.window_upper_cores), (0.4, 0.6, None));
         assert_eq!(f.confidence, Some(0.5));
+    }
+
+    #[test]
+    fn a_calibrated_peak_is_what_scale_ups_rest_on() {
+        let mut p = prediction();
+        p.peak = Some(PeakAnswer {
+            peak_cores: Some(0.9),
+            point_cores: Some(0.7),
+            fallback: false,
+        });
+        let f = p.to_forecast().unwrap();
+        assert_eq!((f.mean_cores, f.upper_cores), (0.7, 0.9));
+        // Not calibrated yet: the model forecast stands in.
+        p.peak.as_mut().unwrap().fallback = true;
+        assert_eq!(p.to_forecast().unwrap().upper_cores, 0.6);
     }
 
     #[test]
