@@ -313,6 +313,33 @@ mod tests {
     }
 
     #[test]
+    fn ensemble_errors_are_the_median_of_its_members_paths() {
+        // Arrange: a daily cycle, two origins
+        let s = crate::testdata::daily_sine(300, 4 * 288, 30.0, 0.0, 8.0, 0.5, 3);
+        let at = [3 * 288, 3 * 288 + 50];
+        let mut models = ModelKind::ENSEMBLE_MEMBERS.to_vec();
+        models.push(ModelKind::Ensemble);
+        // Act
+        let results = backtest_at(&s, &models, 4, &at, &BacktestConfig::default());
+        // Assert: actual - median(paths) = median(actual - path), per origin and step
+        let ens = &results[models.len() - 1].errors;
+        for (k, row) in ens.iter().enumerate() {
+            for (h, e) in row.iter().enumerate() {
+                let members: Vec<f64> = results[..models.len() - 1].iter().map(|r| r.errors[k][h]).collect();
+                let refs: Vec<&[f64]> = members.iter().map(std::slice::from_ref).collect();
+                let median = combine(&refs).unwrap()[0];
+                assert!((e - median).abs() < 1e-9, "origin {k} step {h}: {e} vs {median}");
+            }
+        }
+        // And the ensemble's own refit gives the same path as the backtest's combination.
+        let path = ModelKind::Ensemble.fit_predict(&s.prefix(at[0]), 4).unwrap();
+        let actual = &s.values()[at[0]..at[0] + 4];
+        for (h, (a, f)) in actual.iter().zip(&path).enumerate() {
+            assert!((a - f - ens[0][h]).abs() < 1e-9);
+        }
+    }
+
+    #[test]
     fn failing_model_gets_no_scores_and_flat_series_no_mase() {
         let s = Series::new(0, 300, vec![5.0; 200]).unwrap();
         let results = backtest(

@@ -1,6 +1,10 @@
-//! The combination forecast: the per-step median of the member models' paths. A median of a
-//! few different models is usually more robust than any one of them (one member's bad origin
+//! The combination forecast: the per-step median of the member models' paths (last value,
+//! linear, seasonal, Holt-Winters; with four, the mean of the middle two). A median of a few
+//! different models is usually more robust than any one of them (one member's bad origin
 //! does not move it), and it needs no weights fitted on a backtest that is short and noisy.
+//! Last value is a member on purpose: on the traces it halved the number where the ensemble
+//! did worse than last value (10 of 32 without it, 5 with it) and lowered the geometric mean
+//! of its MASE relative to last value from 0.879 to 0.851.
 //!
 //! The backtest combines the members' paths it has already computed at each origin rather
 //! than refitting them, so the ensemble costs nothing extra there; its errors, and hence its

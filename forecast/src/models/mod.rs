@@ -72,7 +72,12 @@ impl ModelKind {
     pub const OPT_IN: [ModelKind; 1] = [ModelKind::Mstl];
 
     /// The models whose paths the ensemble combines.
-    pub const ENSEMBLE_MEMBERS: [ModelKind; 3] = [ModelKind::Linear, ModelKind::Seasonal, ModelKind::HoltWinters];
+    pub const ENSEMBLE_MEMBERS: [ModelKind; 4] = [
+        ModelKind::LastValue,
+        ModelKind::Linear,
+        ModelKind::Seasonal,
+        ModelKind::HoltWinters,
+    ];
 
     /// Stable snake_case name.
     pub fn as_str(self) -> &'static str {
