@@ -84,7 +84,11 @@ async fn forecasts_follow_the_history_and_survive_prometheus_stopping() {
         .unwrap();
     assert_eq!(catalog["model"], "linear");
     assert!(catalog["last_trained"].is_string(), "{catalog}");
-    assert_eq!(catalog["scores"].as_array().unwrap().len(), forecast::ModelKind::ALL.len(), "{catalog}");
+    assert_eq!(
+        catalog["scores"].as_array().unwrap().len(),
+        forecast::ModelKind::ALL.len(),
+        "{catalog}"
+    );
     assert!(catalog["scores"][2]["mase"].is_number(), "{catalog}");
 
     let metrics = app.metrics().await;
