@@ -171,10 +171,11 @@ pub async fn sample_decisions(p: &Platform, service: &str, length: Duration) -> 
     while Instant::now() < end {
         let url = format!("{}/scaling-decision/{service}", p.cost);
         let action = match p.client.get(url).send().await {
-            Ok(r) => r
-                .json::<Value>()
-                .await
-                .map(|v| v["action"].as_str().unwrap_or("?").to_owned()),
+            Ok(r) => r.json::<Value>().await.map(|v| {
+                // Shown only when the test fails: what each decision rested on.
+                eprintln!("decision for {service}: {} {}", v["action"], v["reasoning"]);
+                v["action"].as_str().unwrap_or("?").to_owned()
+            }),
             Err(e) => Ok(format!("unreachable: {e}")),
         };
         seen.push(action.unwrap_or_else(|e| format!("unreadable: {e}")));

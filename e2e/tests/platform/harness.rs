@@ -63,6 +63,16 @@ impl Platform {
             // Fast enough that a one-minute burst spans many samples.
             ("SCRAPE_INTERVAL", "2s".into()),
             ("PREDICTOR_STEP", "2s".into()),
+            // Short enough that the 2 s step fits one query (a day would raise it to 8 s and
+            // leave the burst a handful of samples).
+            ("PREDICTOR_RECENT", "1h".into()),
+            // A lead and a calibration that fit a two-minute test, so the HPA's series come
+            // from the calibrated peak forecaster rather than its fallback.
+            ("PREDICTOR_LEAD", "10s".into()),
+            (
+                "PREDICTOR_PEAK_CONFIG",
+                r#"{"sample_every":1,"min_errors":20,"recalibrate_every":2}"#.into(),
+            ),
             ("PREDICTOR_REFRESH_SECONDS", "2".into()),
             ("PREDICTOR_RETRAIN_SECONDS", "20".into()),
             // The labels Prometheus Adapter needs to attach a forecast to a Deployment.

@@ -39,7 +39,7 @@ async fn a_burst_moves_the_forecast_the_hpa_query_and_the_scaling_decision() {
             "--base",
             "20",
             "--peak",
-            "250",
+            "500",
             "--every",
             "20s",
             "--length",
