@@ -20,6 +20,12 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
+mod candidate;
+mod season;
+
+use candidate::{Candidate, Scoring};
+use season::Season;
+
 /// The candidates, simplest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -141,45 +147,6 @@ pub struct PeakForecast {
     pub errors: usize,
 }
 
-/// One candidate's calibration and record.
-#[derive(Debug, Clone)]
-struct Candidate {
-    model: PeakModel,
-    /// `(point, quantile forecast, scale)` of the forecasts not yet resolved, oldest first.
-    pending: VecDeque<(f64, Option<f64>, f64)>,
-    /// Scaled errors, a ring of `calibration_samples`.
-    errors: Vec<f64>,
-    next_error: usize,
-    /// The scaled error quantile in use.
-    offset: Option<f64>,
-    /// Exponentially weighted pinball loss (scaled) and its weight.
-    loss: f64,
-    weight: f64,
-    hits: usize,
-    resolved: usize,
-    /// The newest forecast.
-    point: f64,
-    peak: Option<f64>,
-}
-
-impl Candidate {
-    fn new(model: PeakModel) -> Self {
-        Self {
-            model,
-            pending: VecDeque::new(),
-            errors: Vec::new(),
-            next_error: 0,
-            offset: None,
-            loss: 0.0,
-            weight: 0.0,
-            hits: 0,
-            resolved: 0,
-            point: 0.0,
-            peak: None,
-        }
-    }
-}
-
 /// The online forecaster of one series. Feed it every sample in order.
 #[derive(Debug, Clone)]
 pub struct PeakForecaster {
@@ -253,12 +220,15 @@ impl PeakForecaster {
         let realised = self.window_max.front().map_or(value, |(_, v)| *v);
         let keep_error = now.is_multiple_of(self.config.sample_every.max(1));
         let decay = 0.5f64.powf(1.0 / self.config.selection_half_life.max(1.0));
-        let q = self.config.quantile;
+        let score = Scoring {
+            quantile: self.config.quantile,
+            decay,
+            keep_error,
+            capacity: self.config.calibration_samples.max(1),
+        };
         for c in &mut self.candidates {
-            if c.pending.len() >= lead
-                && let Some((point, peak, scale)) = c.pending.pop_front()
-            {
-                resolve(c, realised, point, peak, scale, q, decay, keep_error, &self.config);
+            if c.pending.len() >= lead {
+                c.resolve(realised, &score);
             }
         }
         if now.is_multiple_of(self.config.recalibrate_every.max(1)) {
@@ -347,144 +317,11 @@ impl PeakForecaster {
     }
 
     fn recalibrate(&mut self) {
-        let q = self.config.quantile;
-        let min = self.config.min_errors.max(1);
         for c in &mut self.candidates {
-            if c.errors.len() < min {
-                continue;
-            }
-            let mut sorted = c.errors.clone();
-            // Split-conformal rank: ceil((n + 1) q), so a small sample does not under-cover.
-            let n = sorted.len();
-            let rank = (((n + 1) as f64 * q).ceil() as usize).clamp(1, n) - 1;
-            let (_, v, _) = sorted.select_nth_unstable_by(rank, f64::total_cmp);
-            c.offset = Some(*v);
+            c.recalibrate(self.config.quantile, self.config.min_errors.max(1));
         }
-    }
-}
-
-/// Scores a forecast made `lead` samples ago against the peak that followed it.
-#[allow(clippy::too_many_arguments)]
-fn resolve(
-    c: &mut Candidate,
-    realised: f64,
-    point: f64,
-    peak: Option<f64>,
-    scale: f64,
-    q: f64,
-    decay: f64,
-    keep_error: bool,
-    config: &PeakConfig,
-) {
-    if keep_error {
-        let e = (realised - point) / scale;
-        if c.errors.len() < config.calibration_samples.max(1) {
-            c.errors.push(e);
-        } else {
-            c.errors[c.next_error] = e;
-            c.next_error = (c.next_error + 1) % c.errors.len();
-        }
-    }
-    if let Some(p) = peak {
-        let loss = if realised >= p {
-            q * (realised - p)
-        } else {
-            (1.0 - q) * (p - realised)
-        };
-        c.loss = c.loss * decay + loss / scale;
-        c.weight = c.weight * decay + 1.0;
-        c.resolved += 1;
-        c.hits += usize::from(realised <= p);
-    }
-}
-
-/// The seasonal profile: bucket means of the last `periods_kept` periods, by phase.
-#[derive(Debug, Clone)]
-struct Season {
-    bucket_steps: usize,
-    period: usize,
-    kept: usize,
-    /// Complete bucket means, oldest first, at most `period * kept`.
-    buckets: VecDeque<f64>,
-    /// Sum and count by phase over `buckets`.
-    sums: Vec<f64>,
-    counts: Vec<usize>,
-    open_sum: f64,
-    open_count: usize,
-    /// Index of the next bucket to complete (its phase is `index % period`).
-    index: usize,
-    /// Samples into the open bucket.
-    into: usize,
-}
-
-impl Season {
-    fn new(c: &PeakConfig) -> Self {
-        Self {
-            bucket_steps: c.bucket_steps.max(1),
-            period: c.period_buckets,
-            kept: c.periods_kept.max(1),
-            buckets: VecDeque::new(),
-            sums: vec![0.0; c.period_buckets],
-            counts: vec![0; c.period_buckets],
-            open_sum: 0.0,
-            open_count: 0,
-            index: 0,
-            into: 0,
-        }
-    }
-
-    fn push(&mut self, value: f64) {
-        if self.period == 0 {
-            return;
-        }
-        self.open_sum += value;
-        self.open_count += 1;
-        self.into += 1;
-        if self.into < self.bucket_steps {
-            return;
-        }
-        let mean = self.open_sum / self.open_count as f64;
-        let phase = self.index % self.period;
-        self.buckets.push_back(mean);
-        self.sums[phase] += mean;
-        self.counts[phase] += 1;
-        if self.buckets.len() > self.period * self.kept
-            && let Some(old) = self.buckets.pop_front()
-        {
-            // The popped bucket's index is `index - len` (the new one is `index`).
-            let old_phase = (self.index - self.buckets.len()) % self.period;
-            self.sums[old_phase] -= old;
-            self.counts[old_phase] -= 1;
-        }
-        self.index += 1;
-        self.into = 0;
-        self.open_sum = 0.0;
-        self.open_count = 0;
-    }
-
-    fn mean(&self, phase: usize) -> Option<f64> {
-        let c = *self.counts.get(phase)?;
-        (c > 0).then(|| self.sums[phase] / c as f64)
-    }
-
-    /// The profile's largest rise from the current bucket over the next `lead` samples; zero
-    /// until a whole period has been seen.
-    fn rise(&self, lead: usize) -> f64 {
-        if self.period == 0 || self.index < self.period {
-            return 0.0;
-        }
-        let now = self.index % self.period;
-        let Some(base) = self.mean(now) else {
-            return 0.0;
-        };
-        let ahead = (self.into + lead).div_ceil(self.bucket_steps);
-        (1..=ahead)
-            .filter_map(|k| self.mean((now + k) % self.period))
-            .map(|m| m - base)
-            .fold(0.0, f64::max)
     }
 }
 
 #[cfg(test)]
-#[path = "peak_tests.rs"]
 mod tests;
