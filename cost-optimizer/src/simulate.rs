@@ -18,6 +18,7 @@ use crate::forecast::Forecaster;
 use crate::hpa::{Hpa, HpaSpec};
 use crate::trace::Trace;
 
+pub mod cli;
 mod engine;
 
 /// The policies compared.

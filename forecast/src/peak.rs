@@ -285,8 +285,8 @@ impl PeakForecaster {
         }
     }
 
-    /// Errors are divided by the recent level, so a quiet night and a busy hour share one
-    /// distribution; the floor keeps a near-zero series from dividing by nothing.
+    /// What errors are divided by (see [`ErrorScale`]); the floor keeps a flat or near-zero
+    /// series from dividing by nothing.
     fn scale(&self) -> f64 {
         let n = self.recent.len().max(1) as f64;
         let level = self.level_sum / n;
