@@ -131,18 +131,10 @@ impl PeakPrediction {
         let min_samples = config.lead_steps + config.min_errors * config.sample_every.max(1);
         let forecaster = PeakForecaster::from_history(config, values);
         let base = Self {
-            lead_seconds,
-            quantile,
-            model: None,
-            peak_cores: None,
-            point_cores: None,
-            peak_utilization: None,
-            coverage: None,
-            errors: 0,
             samples: forecaster.samples(),
             seasonal_samples,
-            fallback: true,
             fallback_reason: None,
+            ..Self::empty(lead_seconds, quantile, String::new())
         };
         let mut p = match forecaster.forecast() {
             Some(f) => Self {
