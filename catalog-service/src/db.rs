@@ -1,5 +1,7 @@
 //! SQL for products and reservations. The stock update carries its own
 //! `stock >= quantity` guard, so concurrent reservations never take more than there is.
+//! Every statement that changes a product bumps its `version` in the same statement,
+//! and returns it, so that the cache can be invalidated with the version written.
 
 use service_kit::Problem;
 use sqlx::PgPool;
@@ -60,14 +62,30 @@ pub async fn list(db: &PgPool, category: Option<&str>, limit: i64, offset: i64) 
     .map_err(map_err)
 }
 
-/// Applies a change; `None` when the product does not exist.
-pub async fn update(db: &PgPool, id: Uuid, f: &ProductFields) -> Result<Option<Product>, Problem> {
+/// Outcome of a conditional change.
+#[derive(Debug)]
+pub enum Updated {
+    /// Applied; the product as it now is.
+    Done(Product),
+    /// No such product.
+    Missing,
+    /// The product is at another version than the precondition allows.
+    Stale {
+        /// The current version.
+        current: i64,
+    },
+}
+
+/// Applies a change if the product's version is one of `expected` (any version when
+/// `None`). The check and the change are one statement, so no reservation can slip
+/// between an `If-Match` and the stock it sets.
+pub async fn update(db: &PgPool, id: Uuid, f: &ProductFields, expected: Option<&[i64]>) -> Result<Updated, Problem> {
     // language=PostgreSQL
-    sqlx::query_as(
+    let updated: Option<Product> = sqlx::query_as(
         "UPDATE products SET name = coalesce($2, name), description = coalesce($3, description),
              category = coalesce($4, category), price_cents = coalesce($5, price_cents),
-             stock = coalesce($6, stock), updated_at = now()
-         WHERE id = $1 RETURNING *",
+             stock = coalesce($6, stock), updated_at = now(), version = version + 1
+         WHERE id = $1 AND ($7::bigint[] IS NULL OR version = ANY($7)) RETURNING *",
     )
     .bind(id)
     .bind(&f.name)
@@ -75,9 +93,53 @@ pub async fn update(db: &PgPool, id: Uuid, f: &ProductFields) -> Result<Option<P
     .bind(&f.category)
     .bind(f.price_cents)
     .bind(f.stock)
+    .bind(expected)
     .fetch_optional(db)
     .await
-    .map_err(map_err)
+    .map_err(map_err)?;
+    match updated {
+        Some(product) => Ok(Updated::Done(product)),
+        None => Ok(get(db, id)
+            .await?
+            .map_or(Updated::Missing, |p| Updated::Stale { current: p.version })),
+    }
+}
+
+/// Outcome of a relative stock change.
+#[derive(Debug)]
+pub enum Restocked {
+    /// Applied; the product as it now is.
+    Done(Product),
+    /// No such product.
+    Missing,
+    /// The change would take stock below zero or above the cap; nothing changed.
+    OutOfRange {
+        /// Stock when the change was refused.
+        stock: i32,
+    },
+}
+
+/// Adds `delta` (negative to remove) to the stock, in one statement under the row
+/// lock, so it composes with concurrent reservations instead of overwriting them. The
+/// sum is computed in `bigint` so that it cannot overflow before it is checked.
+pub async fn add_stock(db: &PgPool, id: Uuid, delta: i64, max: i64) -> Result<Restocked, Problem> {
+    // language=PostgreSQL
+    let updated: Option<Product> = sqlx::query_as(
+        "UPDATE products SET stock = (stock::bigint + $2)::integer, updated_at = now(), version = version + 1
+         WHERE id = $1 AND stock::bigint + $2 BETWEEN 0 AND $3 RETURNING *",
+    )
+    .bind(id)
+    .bind(delta)
+    .bind(max)
+    .fetch_optional(db)
+    .await
+    .map_err(map_err)?;
+    match updated {
+        Some(product) => Ok(Restocked::Done(product)),
+        None => Ok(get(db, id)
+            .await?
+            .map_or(Restocked::Missing, |p| Restocked::OutOfRange { stock: p.stock })),
+    }
 }
 
 /// Deletes a product and its reservations; `false` when there was none.
@@ -94,8 +156,13 @@ pub async fn delete(db: &PgPool, id: Uuid) -> Result<bool, Problem> {
 /// Outcome of a reservation attempt.
 #[derive(Debug)]
 pub enum Reserved {
-    /// Stock was taken now.
-    Taken(Reservation),
+    /// Stock was taken now; the product is now at `product_version`.
+    Taken {
+        /// What the order now holds.
+        reservation: Reservation,
+        /// The product's version after the decrement, for the cache.
+        product_version: i64,
+    },
     /// The same order already holds this; nothing was taken twice.
     AlreadyHeld(Reservation),
 }
@@ -108,12 +175,14 @@ pub enum Reserved {
 /// duplicate fails on the primary key, which rolls back its decrement with it.
 pub async fn reserve(db: &PgPool, product_id: Uuid, order_id: Uuid, quantity: i32) -> Result<Reserved, Problem> {
     // language=PostgreSQL
-    let taken: Result<Option<Reservation>, sqlx::Error> = sqlx::query_as(
+    let taken: Result<Option<TakenRow>, sqlx::Error> = sqlx::query_as(
         "WITH taken AS (
-             UPDATE products SET stock = stock - $3, updated_at = now()
-             WHERE id = $2 AND stock >= $3 RETURNING price_cents)
-         INSERT INTO reservations (order_id, product_id, quantity, unit_price_cents)
-         SELECT $1, $2, $3, price_cents FROM taken RETURNING *",
+             UPDATE products SET stock = stock - $3, updated_at = now(), version = version + 1
+             WHERE id = $2 AND stock >= $3 RETURNING price_cents, version),
+         held AS (
+             INSERT INTO reservations (order_id, product_id, quantity, unit_price_cents)
+             SELECT $1, $2, $3, price_cents FROM taken RETURNING *)
+         SELECT held.*, taken.version AS product_version FROM held, taken",
     )
     .bind(order_id)
     .bind(product_id)
@@ -121,7 +190,10 @@ pub async fn reserve(db: &PgPool, product_id: Uuid, order_id: Uuid, quantity: i3
     .fetch_optional(db)
     .await;
     match taken {
-        Ok(Some(reservation)) => Ok(Reserved::Taken(reservation)),
+        Ok(Some(row)) => Ok(Reserved::Taken {
+            reservation: row.reservation,
+            product_version: row.product_version,
+        }),
         Err(sqlx::Error::Database(e)) if e.constraint() == Some("reservations_pkey") => {
             existing_reservation(db, product_id, order_id, quantity)
                 .await?
@@ -140,6 +212,14 @@ pub async fn reserve(db: &PgPool, product_id: Uuid, order_id: Uuid, quantity: i3
             }
         },
     }
+}
+
+/// A reservation taken now, with the product's version after the decrement.
+#[derive(sqlx::FromRow)]
+struct TakenRow {
+    #[sqlx(flatten)]
+    reservation: Reservation,
+    product_version: i64,
 }
 
 fn not_found(product_id: Uuid) -> Problem {
@@ -174,9 +254,19 @@ async fn existing_reservation(
     }
 }
 
-/// Gives back what `order_id` holds of the product; returns the reservation as it now
-/// is and how many units this call returned (0 when already released or never held).
-pub async fn release(db: &PgPool, product_id: Uuid, order_id: Uuid) -> Result<(Reservation, i32), Problem> {
+/// What a release did.
+#[derive(Debug)]
+pub struct Released {
+    /// The reservation as it now is.
+    pub reservation: Reservation,
+    /// Units this call gave back (0 when already released or never held).
+    pub returned: i32,
+    /// The product's version after the stock came back; `None` when nothing came back.
+    pub product_version: Option<i64>,
+}
+
+/// Gives back what `order_id` holds of the product, once.
+pub async fn release(db: &PgPool, product_id: Uuid, order_id: Uuid) -> Result<Released, Problem> {
     let mut tx = db.begin().await.map_err(map_err)?;
     // language=PostgreSQL
     let released: Option<Reservation> = sqlx::query_as(
@@ -190,15 +280,22 @@ pub async fn release(db: &PgPool, product_id: Uuid, order_id: Uuid) -> Result<(R
     .map_err(map_err)?;
     if let Some(r) = released {
         // language=PostgreSQL
-        sqlx::query("UPDATE products SET stock = stock + $2, updated_at = now() WHERE id = $1")
-            .bind(product_id)
-            .bind(r.quantity)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        let version: Option<i64> = sqlx::query_scalar(
+            "UPDATE products SET stock = stock + $2, updated_at = now(), version = version + 1
+             WHERE id = $1 RETURNING version",
+        )
+        .bind(product_id)
+        .bind(r.quantity)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
         let returned = r.quantity;
-        return Ok((r, returned));
+        return Ok(Released {
+            reservation: r,
+            returned,
+            product_version: version,
+        });
     }
     // Nothing held: leave a released, empty row so that a late reserve is refused.
     // language=PostgreSQL
@@ -221,5 +318,9 @@ pub async fn release(db: &PgPool, product_id: Uuid, order_id: Uuid) -> Result<(R
         .map_err(map_err)?;
     tx.commit().await.map_err(map_err)?;
     let row = row.ok_or_else(|| not_found(product_id))?;
-    Ok((row, 0))
+    Ok(Released {
+        reservation: row,
+        returned: 0,
+        product_version: None,
+    })
 }

@@ -26,6 +26,9 @@ pub struct Product {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every change, stock included: the product's `ETag`, and the order of
+    /// cache entries.
+    pub version: i64,
 }
 
 /// Body of `POST /products`. Numbers are read as i64 so that a negative value is a
@@ -68,6 +71,8 @@ pub struct UpdateProductRequest {
 pub const MAX_STOCK: i64 = 1_000_000_000;
 /// Largest quantity one order line may reserve.
 pub const MAX_QUANTITY: i64 = 10_000;
+/// Longest category, in characters.
+pub const MAX_CATEGORY_CHARS: usize = 64;
 
 /// A validated product (new or changed: absent fields are `None` only in a change).
 #[derive(Debug, Default, PartialEq)]
@@ -86,6 +91,15 @@ pub struct ProductFields {
     pub stock: Option<i32>,
 }
 
+/// What a text field may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Text {
+    /// One non-empty line: no control characters.
+    Line,
+    /// Free text, possibly empty, over several lines.
+    Free,
+}
+
 /// Collects field errors so that one response lists all of them.
 #[derive(Default)]
 struct Checker {
@@ -101,9 +115,15 @@ impl Checker {
         self.problem = Some(p.with_error(field, msg));
     }
 
-    fn text(&mut self, field: &str, raw: Option<&str>, max: usize, allow_empty: bool) -> Option<String> {
+    fn text(&mut self, field: &str, raw: Option<&str>, max: usize, kind: Text) -> Option<String> {
         let v = raw?.trim();
-        if !allow_empty && v.is_empty() {
+        let storable = match kind {
+            Text::Line => service_kit::text::single_line(v),
+            Text::Free => service_kit::text::storable(v),
+        };
+        if let Err(e) = storable {
+            self.fail(field, e);
+        } else if kind == Text::Line && v.is_empty() {
             self.fail(field, "must not be empty".into());
         } else if v.chars().count() > max {
             self.fail(field, format!("must be at most {max} characters"));
@@ -126,7 +146,7 @@ impl Checker {
 
 fn check(req: UpdateProductRequest, sku: Option<&str>) -> Result<ProductFields, Problem> {
     let mut c = Checker::default();
-    let sku = c.text("sku", sku, 64, false);
+    let sku = c.text("sku", sku, 64, Text::Line);
     if sku
         .as_deref()
         .is_some_and(|s| !s.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)))
@@ -135,9 +155,9 @@ fn check(req: UpdateProductRequest, sku: Option<&str>) -> Result<ProductFields, 
     }
     let fields = ProductFields {
         sku,
-        name: c.text("name", req.name.as_deref(), 200, false),
-        description: c.text("description", req.description.as_deref(), 2000, true),
-        category: c.text("category", req.category.as_deref(), 64, false),
+        name: c.text("name", req.name.as_deref(), 200, Text::Line),
+        description: c.text("description", req.description.as_deref(), 2000, Text::Free),
+        category: c.text("category", req.category.as_deref(), MAX_CATEGORY_CHARS, Text::Line),
         price_cents: c.range("price_cents", req.price_cents, i64::MAX / 2),
         stock: c
             .range("stock", req.stock, MAX_STOCK)
@@ -165,6 +185,42 @@ pub fn parse_change(req: UpdateProductRequest) -> Result<ProductFields, Problem>
         return Err(Problem::unprocessable("nothing to change"));
     }
     Ok(fields)
+}
+
+/// The `?category=` filter of a listing, when it can name a category at all. Checked
+/// like a stored category, so that a NUL never reaches PostgreSQL (422, not 500).
+pub fn parse_category_filter(raw: Option<&str>) -> Result<Option<&str>, Problem> {
+    let Some(category) = raw else { return Ok(None) };
+    let invalid = |msg: String| Problem::unprocessable("invalid `category` filter").with_error("category", msg);
+    service_kit::text::single_line(category).map_err(invalid)?;
+    if category.chars().count() > MAX_CATEGORY_CHARS {
+        return Err(invalid(format!("must be at most {MAX_CATEGORY_CHARS} characters")));
+    }
+    Ok(Some(category))
+}
+
+/// Body of `POST /products/{id}/stock`: a relative change, positive to restock,
+/// negative to write off. Read as i64 so that anything a JSON number can hold within
+/// i64 is a validation error (422) rather than a type error.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StockChangeRequest {
+    /// Units to add (negative to remove), non-zero, at most `MAX_STOCK` either way.
+    pub delta: i64,
+}
+
+impl StockChangeRequest {
+    /// The delta, when valid. Whether the stock can take it is the database's call.
+    pub fn delta(&self) -> Result<i64, Problem> {
+        if self.delta != 0 && (-MAX_STOCK..=MAX_STOCK).contains(&self.delta) {
+            Ok(self.delta)
+        } else {
+            Err(Problem::unprocessable(format!(
+                "delta must be non-zero and between -{MAX_STOCK} and {MAX_STOCK}"
+            ))
+            .with_error("delta", format!("got {}", self.delta)))
+        }
+    }
 }
 
 /// Body of `POST /products/{id}/reserve`.
@@ -263,6 +319,42 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(c.ok().and_then(|f| f.stock), Some(3));
+    }
+
+    #[test]
+    fn nul_in_any_text_field_is_reported_by_name() {
+        let mut req = new("NUL", 1, 1);
+        req.name = "a\u{0}b".into();
+        req.description = "line\nand \u{0}".into();
+        req.category = "c\u{0}".into();
+        let p = parse_new(req).err().unwrap_or_else(|| panic!("accepted"));
+        for field in ["name", "description", "category"] {
+            assert!(p.errors.contains_key(field), "{field} missing in {p:?}");
+        }
+        let mut multi_line = new("ML", 1, 1);
+        multi_line.description = "two\nlines".into();
+        assert!(parse_new(multi_line).is_ok(), "descriptions may span lines");
+    }
+
+    #[test]
+    fn category_filter_refuses_what_cannot_be_a_category() {
+        assert_eq!(parse_category_filter(None).ok(), Some(None));
+        assert_eq!(parse_category_filter(Some("garden")).ok(), Some(Some("garden")));
+        let p = parse_category_filter(Some("\u{0}"))
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
+        assert!(p.errors.contains_key("category"));
+        assert!(parse_category_filter(Some(&"x".repeat(MAX_CATEGORY_CHARS + 1))).is_err());
+    }
+
+    #[test]
+    fn stock_delta_is_non_zero_and_bounded() {
+        let d = |delta| StockChangeRequest { delta }.delta();
+        assert!(d(0).is_err());
+        assert!(d(MAX_STOCK + 1).is_err());
+        assert!(d(i64::MIN).is_err());
+        assert_eq!(d(-MAX_STOCK).ok(), Some(-MAX_STOCK));
+        assert_eq!(d(50).ok(), Some(50));
     }
 
     #[test]

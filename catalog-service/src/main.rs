@@ -4,9 +4,9 @@ use clap::Parser as _;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = catalog_service::Config::parse();
-    service_kit::telemetry::init(config.http.log_format, "info,catalog_service=debug");
-    let server = catalog_service::build(config).await?;
+    let cli = catalog_service::Cli::parse();
+    service_kit::telemetry::init(cli.config.http.log_format, "info,catalog_service=debug");
+    let server = catalog_service::build_with(cli.config, &cli.cache).await?;
     server.run(service_kit::shutdown::signal()).await?;
     Ok(())
 }

@@ -1,8 +1,12 @@
 //! Wiring: connect, migrate, build the router, bind.
+//!
+//! Redis is only a cache here: it is an optional dependency of `/ready` (a cache
+//! outage degrades the service, it does not take it out of its Service), and the
+//! cache's deadline and circuit breaker keep a stalled Redis from slowing reads.
 
 use anyhow::Context as _;
 use axum::Router;
-use service_kit::{JsonCache, Readiness, Server};
+use service_kit::{CacheArgs, JsonCache, Readiness, Server};
 use sqlx::PgPool;
 
 use crate::Config;
@@ -19,18 +23,24 @@ pub struct AppState {
     pub cache: JsonCache,
 }
 
-/// Connects to PostgreSQL and Redis, runs migrations and binds the listener.
+/// [`build_with`] the default cache deadline and breaker.
 pub async fn build(config: Config) -> anyhow::Result<Server> {
+    build_with(config, &CacheArgs::default()).await
+}
+
+/// Connects to PostgreSQL and Redis, runs migrations and binds the listener.
+pub async fn build_with(config: Config, cache_args: &CacheArgs) -> anyhow::Result<Server> {
     let db = service_kit::stores::postgres(&config.database_url, &config.pool).await?;
     sqlx::migrate!().run(&db).await.context("cannot run migrations")?;
     let redis = service_kit::stores::redis(&config.redis_url)?;
     let cache = JsonCache::new(
-        redis.clone(),
+        redis,
         config.redis_prefix.clone(),
         config.cache_ttl_seconds,
+        cache_args,
         SERVICE,
     );
-    let readiness = Readiness::new().postgres(db.clone()).redis(redis);
+    let readiness = Readiness::new().postgres(db.clone()).cache("redis", cache.clone());
     let router = app(AppState { db, cache }, readiness, &config.http);
     Server::bind(&config.http.host, config.port, router).await
 }

@@ -4,6 +4,7 @@
 //! PostgreSQL and Redis.
 
 pub mod cache;
+pub mod conditional;
 pub mod health;
 pub mod http;
 pub mod metrics;
@@ -13,8 +14,9 @@ pub mod stores;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text;
 
-pub use cache::JsonCache;
+pub use cache::{CacheArgs, JsonCache};
 pub use health::Readiness;
 pub use http::{HttpArgs, Server};
 pub use problem::{ApiJson, Problem};

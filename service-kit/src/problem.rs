@@ -60,6 +60,11 @@ impl Problem {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, detail)
     }
 
+    /// 412: an `If-Match` precondition does not hold (the resource changed meanwhile).
+    pub fn precondition_failed(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::PRECONDITION_FAILED, detail)
+    }
+
     /// 503: a dependency is down; retrying later may work.
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, detail)
@@ -71,12 +76,20 @@ impl Problem {
     }
 
     /// Maps a database error: unreachable or exhausted pools are 503 (retry later),
-    /// anything else is an opaque 500. The cause is logged here, once.
+    /// a value PostgreSQL refuses to store (a NUL in text, a number out of range) is
+    /// 422, anything else is an opaque 500. The cause is logged here, once.
+    ///
+    /// Services validate their input first, so that the 422 can name the field; the
+    /// mapping here is the safety net that keeps a missed case from being a 500.
     pub fn from_sqlx(e: &sqlx::Error) -> Self {
         match e {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 tracing::error!(error.message = %e, "database unavailable");
                 Self::unavailable("the database is unavailable, retry later")
+            }
+            sqlx::Error::Database(dbe) if dbe.code().is_some_and(|c| UNSTORABLE.contains(&c.as_ref())) => {
+                tracing::warn!(error.message = %e, "database refused a value");
+                Self::unprocessable(format!("a value cannot be stored: {}", dbe.message()))
             }
             _ => {
                 tracing::error!(error.message = %e, error.cause_chain = ?e, "database error");
@@ -96,6 +109,10 @@ impl Problem {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
+
+/// SQLSTATEs of values the database refuses: numeric out of range, character not in
+/// repertoire (a NUL in text), untranslatable character, string too long.
+const UNSTORABLE: [&str; 4] = ["22003", "22021", "22P05", "22001"];
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -50,19 +50,42 @@ pub async fn list(db: &PgPool, limit: i64, offset: i64) -> Result<Vec<User>, Pro
         .map_err(map_err)
 }
 
-/// Applies a change; `None` when the user does not exist.
-pub async fn update(db: &PgPool, id: Uuid, change: &UserChange) -> Result<Option<User>, Problem> {
+/// Outcome of a conditional change.
+#[derive(Debug)]
+pub enum Updated {
+    /// Applied; the user as it now is.
+    Done(User),
+    /// No such user.
+    Missing,
+    /// The user is at another version than the precondition allows.
+    Stale {
+        /// The current version.
+        current: i64,
+    },
+}
+
+/// Applies a change if the user's version is one of `expected` (any version when
+/// `None`). The check and the change are one statement, so no write can slip between.
+pub async fn update(db: &PgPool, id: Uuid, change: &UserChange, expected: Option<&[i64]>) -> Result<Updated, Problem> {
     // language=PostgreSQL
-    sqlx::query_as(
-        "UPDATE users SET email = coalesce($2, email), name = coalesce($3, name), updated_at = now()
-         WHERE id = $1 RETURNING *",
+    let updated: Option<User> = sqlx::query_as(
+        "UPDATE users SET email = coalesce($2, email), name = coalesce($3, name), updated_at = now(),
+             version = version + 1
+         WHERE id = $1 AND ($4::bigint[] IS NULL OR version = ANY($4)) RETURNING *",
     )
     .bind(id)
     .bind(&change.email)
     .bind(&change.name)
+    .bind(expected)
     .fetch_optional(db)
     .await
-    .map_err(map_err)
+    .map_err(map_err)?;
+    match updated {
+        Some(user) => Ok(Updated::Done(user)),
+        None => Ok(get(db, id)
+            .await?
+            .map_or(Updated::Missing, |u| Updated::Stale { current: u.version })),
+    }
 }
 
 /// Deletes a user; `false` when there was none.

@@ -18,6 +18,8 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every change: the user's `ETag`, and the order of cache entries.
+    pub version: i64,
 }
 
 /// Longest name accepted, in characters.
@@ -122,6 +124,7 @@ fn parse_email(raw: &str) -> Result<String, String> {
 
 fn parse_name(raw: &str) -> Result<String, String> {
     let name = raw.trim();
+    service_kit::text::single_line(name)?;
     if name.is_empty() {
         Err("must not be empty".into())
     } else if name.chars().count() > MAX_NAME_CHARS {
@@ -177,6 +180,16 @@ mod tests {
     fn both_fields_are_reported_at_once() {
         let p = new("nope", "   ").err().unwrap_or_else(|| panic!("accepted"));
         assert!(p.errors.contains_key("email") && p.errors.contains_key("name"));
+    }
+
+    #[test]
+    fn nul_and_control_characters_are_rejected_by_field() {
+        let p = new("a@b.co", "a\u{0}b").err().unwrap_or_else(|| panic!("accepted"));
+        assert_eq!(p.status, 422);
+        assert!(p.errors.contains_key("name"), "{p:?}");
+        let p = new("a\u{0}@b.co", "Ada").err().unwrap_or_else(|| panic!("accepted"));
+        assert!(p.errors.contains_key("email"), "{p:?}");
+        assert!(new("a@b.co", "line\nbreak").is_err());
     }
 
     #[test]

@@ -7,5 +7,5 @@ pub mod domain;
 pub mod routes;
 pub mod startup;
 
-pub use config::Config;
-pub use startup::{AppState, app, build};
+pub use config::{Cli, Config};
+pub use startup::{AppState, app, build, build_with};

@@ -1,19 +1,22 @@
 //! `/products`: thin handlers over `domain` and `db`, with cache-aside reads by id.
-//! Every change to a product, stock included, drops its cache entry after commit.
+//!
+//! Every change to a product, stock included, invalidates its cache entry after it
+//! commits, with the version it wrote (or a deletion marker), so a read that raced
+//! the change cannot put the older product back. `GET` and `PATCH` carry the version
+//! as `ETag`; `PATCH` with `If-Match` applies only to that version.
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::get;
 use serde::{Deserialize, Serialize};
+use service_kit::conditional::{ETag, Precondition};
 use service_kit::problem::{ApiPath, ApiQuery};
 use service_kit::{ApiJson, Problem};
 use uuid::Uuid;
 
-use crate::db::Reserved;
-use crate::domain::{
-    self, NewProductRequest, Product, ReleaseRequest, Reservation, ReserveRequest, UpdateProductRequest,
-};
+use crate::db::Updated;
+use crate::domain::{self, NewProductRequest, Product, UpdateProductRequest};
 use crate::{AppState, db};
 
 pub(crate) fn router() -> Router<AppState> {
@@ -23,33 +26,36 @@ pub(crate) fn router() -> Router<AppState> {
             "/products/{id}",
             get(get_product).patch(update_product).delete(delete_product),
         )
-        .route("/products/{id}/reserve", post(reserve_stock))
-        .route("/products/{id}/release", post(release_stock))
 }
 
-fn cache_key(id: Uuid) -> String {
-    format!("catalog:v1:item:{id}")
+/// The cache key of a product (`v2`: entries carry the product's version).
+pub fn cache_key(id: Uuid) -> String {
+    format!("catalog:v2:item:{id}")
 }
 
-fn not_found(id: Uuid) -> Problem {
+pub(crate) fn not_found(id: Uuid) -> Problem {
     Problem::not_found(format!("product {id} does not exist"))
 }
 
 async fn create_product(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<NewProductRequest>,
-) -> Result<(StatusCode, ApiJson<Product>), Problem> {
+) -> Result<(StatusCode, ETag, ApiJson<Product>), Problem> {
     let product = db::insert(&state.db, &domain::parse_new(req)?).await?;
-    Ok((StatusCode::CREATED, ApiJson(product)))
+    Ok((StatusCode::CREATED, ETag(product.version), ApiJson(product)))
 }
 
-async fn get_product(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> Result<ApiJson<Product>, Problem> {
-    if let Some(p) = state.cache.get::<Product>(&cache_key(id)).await {
-        return Ok(ApiJson(p));
+async fn get_product(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<(ETag, ApiJson<Product>), Problem> {
+    let key = cache_key(id);
+    if let Some(p) = state.cache.get::<Product>(&key).await {
+        return Ok((ETag(p.version), ApiJson(p)));
     }
     let product = db::get(&state.db, id).await?.ok_or_else(|| not_found(id))?;
-    state.cache.put(&cache_key(id), &product).await;
-    Ok(ApiJson(product))
+    state.cache.put(&key, product.version, &product).await;
+    Ok((ETag(product.version), ApiJson(product)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,62 +85,38 @@ async fn list_products(
             "limit must be 1..={MAX_LIMIT} and offset at least 0"
         )));
     }
-    let items = db::list(&state.db, q.category.as_deref(), limit, offset).await?;
+    let category = domain::parse_category_filter(q.category.as_deref())?;
+    let items = db::list(&state.db, category, limit, offset).await?;
     Ok(ApiJson(ProductPage { items, limit, offset }))
 }
 
+/// Without `If-Match` the change applies to whatever is current, as before; with it,
+/// an absolute `stock` cannot overwrite reservations made since the client read.
 async fn update_product(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
+    Precondition(if_match): Precondition,
     ApiJson(req): ApiJson<UpdateProductRequest>,
-) -> Result<ApiJson<Product>, Problem> {
-    let product = db::update(&state.db, id, &domain::parse_change(req)?)
-        .await?
-        .ok_or_else(|| not_found(id))?;
-    state.cache.invalidate(&cache_key(id)).await;
-    Ok(ApiJson(product))
+) -> Result<(ETag, ApiJson<Product>), Problem> {
+    let change = domain::parse_change(req)?;
+    let expected = if_match.as_ref().and_then(|m| m.versions());
+    match db::update(&state.db, id, &change, expected).await? {
+        Updated::Done(product) => {
+            state.cache.invalidate(&cache_key(id), product.version).await;
+            Ok((ETag(product.version), ApiJson(product)))
+        }
+        Updated::Missing => Err(not_found(id)),
+        Updated::Stale { current } => Err(Problem::precondition_failed(format!(
+            "product {id} has changed since it was read (stock is reserved concurrently): it is now at ETag {}",
+            ETag(current).header_value().to_str().unwrap_or_default()
+        ))),
+    }
 }
 
 async fn delete_product(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode, Problem> {
     if !db::delete(&state.db, id).await? {
         return Err(not_found(id));
     }
-    state.cache.invalidate(&cache_key(id)).await;
+    state.cache.gone(&cache_key(id)).await;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// 201 when stock was taken now, 200 when this order already held it (a retry).
-async fn reserve_stock(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<Uuid>,
-    ApiJson(req): ApiJson<ReserveRequest>,
-) -> Result<(StatusCode, ApiJson<Reservation>), Problem> {
-    let quantity = req.quantity()?;
-    match db::reserve(&state.db, id, req.order_id, quantity).await? {
-        Reserved::Taken(r) => {
-            state.cache.invalidate(&cache_key(id)).await;
-            Ok((StatusCode::CREATED, ApiJson(r)))
-        }
-        Reserved::AlreadyHeld(r) => Ok((StatusCode::OK, ApiJson(r))),
-    }
-}
-
-#[derive(Serialize)]
-struct Released {
-    #[serde(flatten)]
-    reservation: Reservation,
-    /// Units this call gave back: 0 for a repeated release.
-    returned: i32,
-}
-
-async fn release_stock(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<Uuid>,
-    ApiJson(req): ApiJson<ReleaseRequest>,
-) -> Result<ApiJson<Released>, Problem> {
-    let (reservation, returned) = db::release(&state.db, id, req.order_id).await?;
-    if returned > 0 {
-        state.cache.invalidate(&cache_key(id)).await;
-    }
-    Ok(ApiJson(Released { reservation, returned }))
 }

@@ -125,3 +125,32 @@ impl Drop for RedisServer {
         self.stop();
     }
 }
+
+/// A TCP endpoint that accepts connections and never answers: a stalled Redis (or
+/// any stalled server) without pausing the shared one that other tests use.
+pub struct StalledServer {
+    /// The port it listens on.
+    pub port: u16,
+}
+
+impl StalledServer {
+    /// Starts accepting on a free loopback port, in a thread that holds every
+    /// connection open and never reads from it. The thread lives as long as the test
+    /// process.
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for conn in listener.incoming() {
+                held.extend(conn.ok());
+            }
+        });
+        Self { port }
+    }
+
+    /// Its URL as a Redis URL.
+    pub fn redis_url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}

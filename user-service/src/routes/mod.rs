@@ -4,6 +4,8 @@ mod users;
 
 use axum::Router;
 
+pub use users::cache_key;
+
 use crate::AppState;
 
 /// All resource routes; the standard ones are added by `service_kit::http::finish`.

@@ -1,14 +1,21 @@
 //! `/users`: thin handlers over `domain` and `db`, with cache-aside reads by id.
+//!
+//! Every write invalidates the cache after it commits, with the version it wrote (or
+//! a deletion marker), so a read that raced the write cannot put the older user back:
+//! after `DELETE` answers, `GET` answers 404 on every replica. `GET` and `PATCH` carry
+//! the user's version as `ETag`; `PATCH` with `If-Match` applies only to that version.
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
+use service_kit::conditional::{ETag, Precondition};
 use service_kit::problem::{ApiPath, ApiQuery};
 use service_kit::{ApiJson, Problem};
 use uuid::Uuid;
 
+use crate::db::Updated;
 use crate::domain::{NewUser, NewUserRequest, UpdateUserRequest, User, UserChange};
 use crate::{AppState, db};
 
@@ -18,8 +25,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/users/{id}", get(get_user).patch(update_user).delete(delete_user))
 }
 
-fn cache_key(id: Uuid) -> String {
-    format!("user:v1:{id}")
+/// The cache key of a user (`v2`: entries carry the user's version).
+pub fn cache_key(id: Uuid) -> String {
+    format!("user:v2:{id}")
 }
 
 fn not_found(id: Uuid) -> Problem {
@@ -29,19 +37,20 @@ fn not_found(id: Uuid) -> Problem {
 async fn create_user(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<NewUserRequest>,
-) -> Result<(StatusCode, ApiJson<User>), Problem> {
+) -> Result<(StatusCode, ETag, ApiJson<User>), Problem> {
     let user = db::insert(&state.db, &NewUser::parse(req)?).await?;
     tracing::info!(user.id = %user.id, "user registered");
-    Ok((StatusCode::CREATED, ApiJson(user)))
+    Ok((StatusCode::CREATED, ETag(user.version), ApiJson(user)))
 }
 
-async fn get_user(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> Result<ApiJson<User>, Problem> {
-    if let Some(user) = state.cache.get::<User>(&cache_key(id)).await {
-        return Ok(ApiJson(user));
+async fn get_user(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> Result<(ETag, ApiJson<User>), Problem> {
+    let key = cache_key(id);
+    if let Some(user) = state.cache.get::<User>(&key).await {
+        return Ok((ETag(user.version), ApiJson(user)));
     }
     let user = db::get(&state.db, id).await?.ok_or_else(|| not_found(id))?;
-    state.cache.put(&cache_key(id), &user).await;
-    Ok(ApiJson(user))
+    state.cache.put(&key, user.version, &user).await;
+    Ok((ETag(user.version), ApiJson(user)))
 }
 
 /// Paging parameters; the cap keeps one request from reading the whole table.
@@ -75,22 +84,32 @@ async fn list_users(
     Ok(ApiJson(UserPage { items, limit, offset }))
 }
 
+/// Without `If-Match` the change applies to whatever is current, as before.
 async fn update_user(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
+    Precondition(if_match): Precondition,
     ApiJson(req): ApiJson<UpdateUserRequest>,
-) -> Result<ApiJson<User>, Problem> {
-    let user = db::update(&state.db, id, &UserChange::parse(req)?)
-        .await?
-        .ok_or_else(|| not_found(id))?;
-    state.cache.invalidate(&cache_key(id)).await;
-    Ok(ApiJson(user))
+) -> Result<(ETag, ApiJson<User>), Problem> {
+    let change = UserChange::parse(req)?;
+    let expected = if_match.as_ref().and_then(|m| m.versions());
+    match db::update(&state.db, id, &change, expected).await? {
+        Updated::Done(user) => {
+            state.cache.invalidate(&cache_key(id), user.version).await;
+            Ok((ETag(user.version), ApiJson(user)))
+        }
+        Updated::Missing => Err(not_found(id)),
+        Updated::Stale { current } => Err(Problem::precondition_failed(format!(
+            "user {id} has changed since it was read: it is now at ETag {}",
+            ETag(current).header_value().to_str().unwrap_or_default()
+        ))),
+    }
 }
 
 async fn delete_user(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode, Problem> {
     if !db::delete(&state.db, id).await? {
         return Err(not_found(id));
     }
-    state.cache.invalidate(&cache_key(id)).await;
+    state.cache.gone(&cache_key(id)).await;
     Ok(StatusCode::NO_CONTENT)
 }

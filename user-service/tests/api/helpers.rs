@@ -1,16 +1,34 @@
 //! Starts the service on port 0 with its own database and Redis key prefix.
 
-use service_kit::{HttpArgs, testing};
+use service_kit::{CacheArgs, HttpArgs, testing};
 use user_service::Config;
 
 pub(crate) struct TestApp {
     pub(crate) base: String,
     pub(crate) client: reqwest::Client,
+    /// The Redis key prefix of this app, to reach its cache entries.
+    pub(crate) redis_prefix: String,
 }
 
 impl TestApp {
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Registers a user and returns its body.
+    pub(crate) async fn user(&self, email: &str) -> serde_json::Value {
+        let resp = self.create_user(email, "Someone").await;
+        assert_eq!(resp.status(), 201);
+        resp.json().await.expect("user body")
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request failed")
+    }
+
+    /// `/metrics` as text.
+    pub(crate) async fn metrics(&self) -> String {
+        self.get("/metrics").await.text().await.expect("metrics text")
     }
 
     pub(crate) async fn create_user(&self, email: &str, name: &str) -> reqwest::Response {
@@ -24,6 +42,11 @@ impl TestApp {
 }
 
 pub(crate) async fn spawn_app() -> TestApp {
+    spawn_app_with(testing::redis_url(), CacheArgs::default()).await
+}
+
+/// An app whose cache is at `redis_url` (a stalled or dead endpoint for some tests).
+pub(crate) async fn spawn_app_with(redis_url: String, cache: CacheArgs) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         service_kit::telemetry::init(service_kit::telemetry::LogFormat::Text, "debug");
     }
@@ -35,16 +58,20 @@ pub(crate) async fn spawn_app() -> TestApp {
             max_connections: 5,
             acquire_timeout_ms: 15_000,
         },
-        redis_url: testing::redis_url(),
+        redis_url,
         redis_prefix: testing::redis_prefix(),
         cache_ttl_seconds: 60,
         http: HttpArgs::default(),
     };
-    let server = user_service::build(config).await.expect("build user-service");
+    let redis_prefix = config.redis_prefix.clone();
+    let server = user_service::build_with(config, &cache)
+        .await
+        .expect("build user-service");
     let base = format!("http://127.0.0.1:{}", server.port());
     tokio::spawn(server.run(std::future::pending()));
     TestApp {
         base,
         client: reqwest::Client::new(),
+        redis_prefix,
     }
 }
