@@ -2,12 +2,14 @@
 
 use catalog_service::Config;
 use serde_json::{Value, json};
-use service_kit::{HttpArgs, testing};
+use service_kit::{CacheArgs, HttpArgs, testing};
 use uuid::Uuid;
 
 pub(crate) struct TestApp {
     pub(crate) base: String,
     pub(crate) client: reqwest::Client,
+    /// The Redis key prefix of this app, to reach its cache entries.
+    pub(crate) redis_prefix: String,
 }
 
 impl TestApp {
@@ -28,6 +30,25 @@ impl TestApp {
         assert_eq!(resp.status(), 201);
         let v: Value = resp.json().await.unwrap();
         v["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// `/metrics` as text.
+    pub(crate) async fn metrics(&self) -> String {
+        self.get("/metrics").await.text().await.unwrap()
+    }
+
+    /// `POST /products/{id}/stock` with `{"delta": delta}`.
+    pub(crate) async fn add_stock(&self, id: Uuid, delta: i64) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/products/{id}/stock")))
+            .json(&json!({ "delta": delta }))
+            .send()
+            .await
+            .unwrap()
     }
 
     pub(crate) async fn stock(&self, id: Uuid) -> i64 {
@@ -65,6 +86,11 @@ impl TestApp {
 }
 
 pub(crate) async fn spawn_app() -> TestApp {
+    spawn_app_with(testing::redis_url(), CacheArgs::default()).await
+}
+
+/// An app whose cache is at `redis_url` (a stalled or dead endpoint for some tests).
+pub(crate) async fn spawn_app_with(redis_url: String, cache: CacheArgs) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         service_kit::telemetry::init(service_kit::telemetry::LogFormat::Text, "debug");
     }
@@ -76,16 +102,20 @@ pub(crate) async fn spawn_app() -> TestApp {
             max_connections: 20,
             acquire_timeout_ms: 15_000,
         },
-        redis_url: testing::redis_url(),
+        redis_url,
         redis_prefix: testing::redis_prefix(),
         cache_ttl_seconds: 60,
         http: HttpArgs::default(),
     };
-    let server = catalog_service::build(config).await.expect("build catalog-service");
+    let redis_prefix = config.redis_prefix.clone();
+    let server = catalog_service::build_with(config, &cache)
+        .await
+        .expect("build catalog-service");
     let base = format!("http://127.0.0.1:{}", server.port());
     tokio::spawn(server.run(std::future::pending()));
     TestApp {
         base,
         client: reqwest::Client::new(),
+        redis_prefix,
     }
 }

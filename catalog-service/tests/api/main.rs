@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cache;
+mod conditional;
 mod helpers;
 mod products;
 mod stock;
