@@ -1,8 +1,12 @@
-//! Calls to the user and catalog services: a timeout on every call, bounded retries
-//! with backoff on failures that may pass (transport errors, 502/503/504), and the
-//! caller's request id passed on. Only idempotent calls are made, so retrying is safe.
+//! Calls to the user and catalog services: retries with jittered exponential backoff
+//! on failures that may pass (transport errors, 502/503/504), all within one deadline
+//! per call that the caller may shorten further (the saga's own), so that retries never
+//! outlast the request they serve; a timeout on every attempt; the caller's request id
+//! passed on. Only idempotent calls are made, so retrying is safe.
 
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use axum::http::HeaderValue;
 use reqwest::{Client, Response, StatusCode};
@@ -27,7 +31,28 @@ pub struct Downstream {
     http: Client,
     users: String,
     catalog: String,
-    retries: u32,
+    attempt_timeout: Duration,
+    budget: Duration,
+}
+
+/// First backoff; doubles per retry up to [`BACKOFF_CAP`].
+const BACKOFF_BASE: Duration = Duration::from_millis(50);
+/// Longest single backoff.
+const BACKOFF_CAP: Duration = Duration::from_secs(1);
+
+/// "Full jitter" backoff before retry `retry` (1-based): uniform in `[0, min(cap,
+/// base * 2^retry))`, `unit` being a uniform draw in `[0, 1)`. Jitter keeps replicas
+/// that failed together from retrying together.
+pub fn backoff(retry: u32, unit: f64) -> Duration {
+    let ceiling = BACKOFF_BASE.saturating_mul(1u32 << retry.min(16)).min(BACKOFF_CAP);
+    ceiling.mul_f64(unit.clamp(0.0, 1.0))
+}
+
+/// What the catalog answers to a release.
+#[derive(Debug, Deserialize)]
+struct Released {
+    /// Units this call gave back: 0 when already released or never held.
+    returned: i32,
 }
 
 /// What a reservation returns that the order needs.
@@ -38,73 +63,100 @@ pub struct Reserved {
 }
 
 impl Downstream {
-    /// A client with `timeout` per call and `retries` extra attempts.
-    pub fn new(users: &str, catalog: &str, timeout: Duration, retries: u32) -> anyhow::Result<Self> {
+    /// A client with `attempt_timeout` per attempt and `budget` for a call with its retries.
+    pub fn new(users: &str, catalog: &str, attempt_timeout: Duration, budget: Duration) -> anyhow::Result<Self> {
         let http = Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(1)))
+            .connect_timeout(attempt_timeout.min(Duration::from_secs(1)))
             .build()?;
         Ok(Self {
             http,
             users: users.trim_end_matches('/').to_owned(),
             catalog: catalog.trim_end_matches('/').to_owned(),
-            retries,
+            attempt_timeout,
+            budget,
         })
+    }
+
+    /// The deadline of a call starting now, no later than `cap` when given.
+    pub fn deadline(&self, cap: Option<Instant>) -> Instant {
+        let own = Instant::now() + self.budget;
+        cap.map_or(own, |cap| cap.min(own))
     }
 
     /// Whether the user exists.
     pub async fn user_exists(&self, user_id: Uuid, rid: Option<&HeaderValue>) -> Result<bool, CallError> {
         let url = format!("{}/users/{user_id}", self.users);
-        match self.send(|| self.http.get(&url), rid, "user-service").await {
+        let until = self.deadline(None);
+        match self.send(|| self.http.get(&url), rid, "user-service", until).await {
             Ok(_) => Ok(true),
             Err(CallError::NotFound) => Ok(false),
             Err(e) => Err(e),
         }
     }
 
-    /// Reserves stock for an order (idempotent per order and product).
+    /// Reserves stock for an order (idempotent per order and product), giving up at `until`.
     pub async fn reserve(
         &self,
         product_id: Uuid,
         order_id: Uuid,
         quantity: i32,
         rid: Option<&HeaderValue>,
+        until: Instant,
     ) -> Result<Reserved, CallError> {
         let url = format!("{}/products/{product_id}/reserve", self.catalog);
         let body = json!({ "order_id": order_id, "quantity": quantity });
         let resp = self
-            .send(|| self.http.post(&url).json(&body), rid, "catalog-service")
+            .send(|| self.http.post(&url).json(&body), rid, "catalog-service", until)
             .await?;
         resp.json()
             .await
             .map_err(|e| CallError::Unavailable(format!("catalog-service sent an unreadable reservation: {e}")))
     }
 
-    /// Gives back what the order holds of a product (idempotent).
-    pub async fn release(&self, product_id: Uuid, order_id: Uuid, rid: Option<&HeaderValue>) -> Result<(), CallError> {
+    /// Gives back what the order holds of a product (idempotent); returns the units this
+    /// call gave back (0 when already released, never held, or the product is gone). The
+    /// catalog remembers a release, so a reserve for the order arriving later is refused.
+    pub async fn release(&self, product_id: Uuid, order_id: Uuid, rid: Option<&HeaderValue>) -> Result<i32, CallError> {
         let url = format!("{}/products/{product_id}/release", self.catalog);
         let body = json!({ "order_id": order_id });
+        let until = self.deadline(None);
         match self
-            .send(|| self.http.post(&url).json(&body), rid, "catalog-service")
+            .send(|| self.http.post(&url).json(&body), rid, "catalog-service", until)
             .await
         {
-            Ok(_) | Err(CallError::NotFound) => Ok(()),
+            Ok(resp) => resp
+                .json::<Released>()
+                .await
+                .map(|r| r.returned)
+                .map_err(|e| CallError::Unavailable(format!("catalog-service sent an unreadable release: {e}"))),
+            Err(CallError::NotFound) => Ok(0),
             Err(e) => Err(e),
         }
     }
 
+    /// Sends until an answer that is final, or until `until`: a retry starts only if its
+    /// backoff ends before the deadline, and each attempt's timeout is cut to what is left.
     async fn send(
         &self,
         build: impl Fn() -> reqwest::RequestBuilder,
         rid: Option<&HeaderValue>,
         service: &str,
+        until: Instant,
     ) -> Result<Response, CallError> {
-        let mut last = String::new();
-        for attempt in 0..=self.retries {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(100 << attempt.min(5))).await;
+        let mut last = format!("{service} was not called: no time left");
+        for retry in 0u32.. {
+            if retry > 0 {
+                let pause = backoff(retry, fastrand::f64());
+                if Instant::now() + pause >= until {
+                    break;
+                }
+                tokio::time::sleep(pause).await;
             }
-            let mut req = build();
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let mut req = build().timeout(left.min(self.attempt_timeout));
             if let Some(rid) = rid {
                 req = req.header(service_kit::http::REQUEST_ID, rid.clone());
             }
@@ -144,4 +196,34 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 async fn detail(resp: Response) -> String {
     let body: serde_json::Value = resp.json().await.unwrap_or_default();
     body["detail"].as_str().unwrap_or("no detail").to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_the_cap_and_jitters_below_it() {
+        assert_eq!(backoff(1, 0.0), Duration::ZERO);
+        assert_eq!(backoff(1, 0.5), Duration::from_millis(50));
+        assert_eq!(backoff(3, 0.5), Duration::from_millis(200));
+        assert_eq!(backoff(30, 0.999_999), BACKOFF_CAP.mul_f64(0.999_999));
+        assert!(
+            backoff(u32::MAX, 1.5) <= BACKOFF_CAP,
+            "a bad draw cannot exceed the cap"
+        );
+    }
+
+    #[tokio::test]
+    async fn retries_stop_at_the_deadline_not_after_a_count() {
+        // A port nobody listens on: every attempt fails at once, so only the deadline ends it.
+        let closed = format!("http://127.0.0.1:{}", service_kit::testing::free_port());
+        let d = Downstream::new(&closed, &closed, Duration::from_secs(5), Duration::from_millis(400))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let start = Instant::now();
+        let got = d.user_exists(Uuid::nil(), None).await;
+        let took = start.elapsed();
+        assert!(matches!(got, Err(CallError::Unavailable(_))), "{got:?}");
+        assert!(took <= Duration::from_millis(700), "gave up after {took:?}");
+    }
 }

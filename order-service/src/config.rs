@@ -64,15 +64,62 @@ pub struct Config {
     /// Base URL of the catalog service.
     #[arg(long, env = "CATALOG_SERVICE_URL", default_value = "http://127.0.0.1:8002")]
     pub catalog_service_url: String,
-    /// Time limit of one call to another service.
+    /// Time limit of one attempt of a call to another service.
     #[arg(long, env = "DOWNSTREAM_TIMEOUT_MS", default_value_t = 2000)]
     pub downstream_timeout_ms: u64,
-    /// Retries of a call that failed in transit or with 502/503/504.
-    #[arg(long, env = "DOWNSTREAM_RETRIES", default_value_t = 2)]
-    pub downstream_retries: u32,
+    /// Time limit of a call with all its retries (jittered backoff on transport errors
+    /// and 502/503/504); below the request timeout, so retries never outlast the request.
+    #[arg(long, env = "DOWNSTREAM_DEADLINE_MS", default_value_t = 4000)]
+    pub downstream_deadline_ms: u64,
+    /// Time the saga of one order may spend reserving; then it releases what it took and
+    /// fails the order (503). Below the request timeout, so the client usually hears how
+    /// it ended.
+    #[arg(long, env = "SAGA_TIMEOUT_MS", default_value_t = 8000)]
+    pub saga_timeout_ms: u64,
+    /// The reconciler of orders.
+    #[command(flatten)]
+    pub reconcile: ReconcileArgs,
     /// Shared HTTP flags.
     #[command(flatten)]
     pub http: HttpArgs,
+}
+
+/// The reconciler: finishes what a crash, a disconnect or a lost queue left undone.
+/// It runs in every API replica (it needs the catalog, and the API is never scaled to
+/// zero, unlike the worker); replicas share the work through row locks.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReconcileArgs {
+    /// Whether this process runs the reconciler.
+    #[arg(long = "reconcile", env = "RECONCILE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub enabled: bool,
+    /// Pause between passes; also how long a failed order is left to the saga that failed
+    /// it before the reconciler releases its stock.
+    #[arg(long, env = "RECONCILE_INTERVAL_MS", default_value_t = 5000)]
+    pub reconcile_interval_ms: u64,
+    /// A `reserving` order without progress for this long has lost its saga (a crash):
+    /// it is queued if every line is reserved, otherwise released and failed. Keep it
+    /// well above the saga timeout plus one downstream deadline, so a live saga is left alone.
+    #[arg(long, env = "RECONCILE_STUCK_AFTER_MS", default_value_t = 60_000)]
+    pub reconcile_stuck_after_ms: u64,
+    /// A `pending` order not seen on the queue for this long is looked up in Redis and
+    /// queued again if the queue lost it; the worker's visibility timeout is a good value.
+    #[arg(long, env = "RECONCILE_REQUEUE_AFTER_MS", default_value_t = 30_000)]
+    pub reconcile_requeue_after_ms: u64,
+    /// Orders taken per kind of repair per pass.
+    #[arg(long, env = "RECONCILE_BATCH", default_value_t = 100)]
+    pub reconcile_batch: i64,
+}
+
+impl Default for ReconcileArgs {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            reconcile_interval_ms: 5000,
+            reconcile_stuck_after_ms: 60_000,
+            reconcile_requeue_after_ms: 30_000,
+            reconcile_batch: 100,
+        }
+    }
 }
 
 /// Worker configuration.
@@ -96,11 +143,8 @@ pub struct WorkerConfig {
     /// A job taken but not acknowledged for this long goes back on the queue.
     #[arg(long, env = "VISIBILITY_TIMEOUT_SECS", default_value_t = 30)]
     pub visibility_timeout_secs: u64,
-    /// How often pending orders that never reached the queue are enqueued, and how
-    /// old they must be first (so that orders being created right now are left alone).
-    #[arg(long, env = "SWEEP_INTERVAL_SECS", default_value_t = 5)]
-    pub sweep_interval_secs: u64,
-    /// Takes of one order after which it is marked failed.
+    /// Takes of one order after which it is marked failed (the API's reconciler then
+    /// releases its stock).
     #[arg(long, env = "MAX_ATTEMPTS", default_value_t = 5)]
     pub max_attempts: i32,
     /// Log format.

@@ -1,6 +1,8 @@
-//! Creating an order: claim the idempotency key, check the user, reserve every line,
-//! store the order, queue it. On any failure after a reservation, every reservation
-//! of this order is released, so a failed request holds no stock.
+//! Creating an order: check the user, store the order (`reserving`) with its lines and
+//! its idempotency key in one transaction, then run the saga (see [`crate::saga`]) in
+//! a task of its own and answer with how it ended. A repeated key answers with the
+//! order the first request stored, whatever became of it: no second order id, no
+//! second reservation.
 
 use std::time::Duration;
 
@@ -9,21 +11,43 @@ use chrono::Utc;
 use service_kit::Problem;
 use uuid::Uuid;
 
-use crate::clients::{CallError, Downstream};
-use crate::domain::{IdempotencyKey, NewOrder, Order, OrderItem};
+use crate::clients::CallError;
+use crate::db::saga::{self as sql, Inserted};
+use crate::domain::{FailureKind, IdempotencyKey, NewOrder, Order};
+use crate::saga::{self, Failure};
 use crate::{AppState, db};
 
-/// How long a repeated request waits for the first one with the same key to finish.
+/// How long a repeated request waits for the first one with the same key to settle.
 const KEY_WAIT: Duration = Duration::from_secs(5);
-/// A claim older than this whose order never appeared belongs to a request that died.
+/// A key claimed by an older release whose order never appeared belongs to a dead
+/// request after this long (this release stores key and order together).
 const KEY_STALE_SECS: i64 = 60;
 
 /// A created order, or the one an earlier request with the same key created.
+#[derive(Debug)]
 pub struct Created {
     /// The order.
     pub order: Order,
     /// Whether it was created by an earlier request.
     pub replayed: bool,
+}
+
+/// A refused order: the problem, and the order it concerns when one was stored.
+#[derive(Debug)]
+pub struct Rejected {
+    /// What to answer.
+    pub problem: Problem,
+    /// The stored (failed) order, for a `Location` header.
+    pub order_id: Option<Uuid>,
+}
+
+impl From<Problem> for Rejected {
+    fn from(problem: Problem) -> Self {
+        Self {
+            problem,
+            order_id: None,
+        }
+    }
 }
 
 /// Creates an order (see the module doc).
@@ -32,125 +56,141 @@ pub async fn create_order(
     req: NewOrder,
     key: Option<IdempotencyKey>,
     rid: Option<HeaderValue>,
-) -> Result<Created, Problem> {
-    let mut order_id = Uuid::new_v4();
-    if let Some(key) = &key {
-        match claim(state, key, order_id, &req.fingerprint()).await? {
-            Ok(id) => order_id = id,
-            Err(order) => return Ok(Created { order, replayed: true }),
+) -> Result<Created, Rejected> {
+    let fingerprint = req.fingerprint();
+    if let Some(key) = &key
+        && let Some(earlier) = replay(state, key, &fingerprint).await?
+    {
+        return earlier;
+    }
+    // Everything from here runs in its own task: a client that goes away, or the
+    // request timeout, drops only the wait for it.
+    let task_state = state.clone();
+    let task = tokio::spawn(async move { place(&task_state, req, key, fingerprint, rid).await });
+    match task.await {
+        Ok(placed) => placed,
+        Err(e) => {
+            tracing::error!(error.message = %e, "order task failed");
+            Err(Problem::internal().into())
         }
     }
-    let placed = place(state, order_id, &req, rid.as_ref()).await;
-    if let (Err(_), Some(key)) = (&placed, &key) {
-        // Free the key so that the client can retry with it.
-        if let Err(e) = db::drop_key(&state.db, key.as_str(), order_id).await {
-            tracing::warn!(error.message = %e, "cannot free idempotency key");
-        }
-    }
-    placed.map(|order| Created { order, replayed: false })
 }
 
-/// `Ok(order id to use)`, or `Err(order)` when the key's order already exists.
-async fn claim(
+async fn place(
+    state: &AppState,
+    req: NewOrder,
+    key: Option<IdempotencyKey>,
+    fingerprint: String,
+    rid: Option<HeaderValue>,
+) -> Result<Created, Rejected> {
+    match state.downstream.user_exists(req.user_id, rid.as_ref()).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(Problem::unprocessable(format!("user {} does not exist", req.user_id))
+                .with_error("user_id", "unknown user")
+                .into());
+        }
+        Err(e) => return Err(unavailable(e).into()),
+    }
+    let id = Uuid::new_v4();
+    let claim = key.as_ref().map(|k| (k.as_str(), fingerprint.as_str()));
+    if sql::insert_reserving(&state.db, id, &req, claim).await? == Inserted::KeyTaken {
+        // A concurrent duplicate stored its order first: answer with that one.
+        if let Some(key) = &key
+            && let Some(earlier) = replay(state, key, &fingerprint).await?
+        {
+            return earlier;
+        }
+        return Err(Problem::conflict("this Idempotency-Key changed hands meanwhile, retry").into());
+    }
+    let failure = saga::run(state, id, state.saga_timeout, rid.as_ref())
+        .await
+        .map_err(|e| internal(id, &e))?;
+    let order = db::get_order(&state.db, id).await?.ok_or_else(Problem::internal)?;
+    answer(order, failure, false)
+}
+
+fn internal(id: Uuid, e: &anyhow::Error) -> Rejected {
+    tracing::error!(order.id = %id, error.message = %e, error.cause_chain = ?e, "order saga failed, the reconciler will settle it");
+    Rejected {
+        problem: Problem::unavailable(format!(
+            "order {id} could not be settled now; it will be, retry with the same Idempotency-Key"
+        )),
+        order_id: Some(id),
+    }
+}
+
+/// The order an earlier request with this key stored, settled or after `KEY_WAIT`;
+/// `None` when the key is free.
+async fn replay(
     state: &AppState,
     key: &IdempotencyKey,
-    proposed: Uuid,
     fingerprint: &str,
-) -> Result<Result<Uuid, Order>, Problem> {
+) -> Result<Option<Result<Created, Rejected>>, Rejected> {
     let deadline = tokio::time::Instant::now() + KEY_WAIT;
     loop {
-        let (owner, theirs, claimed_at) = match db::claim_key(&state.db, key.as_str(), proposed, fingerprint).await? {
-            db::Claim::Claimed => return Ok(Ok(proposed)),
-            db::Claim::Taken {
-                order_id,
-                fingerprint,
-                claimed_at,
-            } => (order_id, fingerprint, claimed_at),
+        let Some(owner) = db::key_owner(&state.db, key.as_str()).await? else {
+            return Ok(None);
         };
-        if theirs != fingerprint {
-            return Err(Problem::unprocessable(
-                "this Idempotency-Key was already used for a different order",
-            ));
+        if owner.fingerprint != fingerprint {
+            return Err(Problem::unprocessable("this Idempotency-Key was already used for a different order").into());
         }
-        if let Some(order) = db::get_order(&state.db, owner).await? {
-            return Ok(Err(order));
-        }
-        if (Utc::now() - claimed_at).num_seconds() > KEY_STALE_SECS
-            && db::take_over_key(&state.db, key.as_str(), owner, proposed).await?
-        {
-            return Ok(Ok(proposed));
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(Problem::conflict(
-                "a request with this Idempotency-Key is still in progress, retry later",
-            ));
+        let timed_out = tokio::time::Instant::now() >= deadline;
+        match db::get_order(&state.db, owner.order_id).await? {
+            Some(order) if order.status != "reserving" || timed_out => return Ok(Some(answer(order, None, true))),
+            Some(_) => {}
+            None if (Utc::now() - owner.claimed_at).num_seconds() > KEY_STALE_SECS => {
+                db::drop_key(&state.db, key.as_str(), owner.order_id).await?;
+                continue;
+            }
+            None if timed_out => {
+                return Err(
+                    Problem::conflict("a request with this Idempotency-Key is still in progress, retry later").into(),
+                );
+            }
+            None => {}
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-async fn place(state: &AppState, order_id: Uuid, req: &NewOrder, rid: Option<&HeaderValue>) -> Result<Order, Problem> {
-    match state.downstream.user_exists(req.user_id, rid).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return Err(Problem::unprocessable(format!("user {} does not exist", req.user_id))
-                .with_error("user_id", "unknown user"));
+/// The answer for an order as it now is; `failure` is what this request's saga run
+/// decided, which also names the request field to blame.
+fn answer(order: Order, failure: Option<Failure>, replayed: bool) -> Result<Created, Rejected> {
+    let id = order.id;
+    let (kind, reason, field) = match (order.status.as_str(), failure) {
+        ("reserving", _) => {
+            return Err(Rejected {
+                problem: Problem::conflict(format!(
+                    "order {id} is still being placed, retry later with the same Idempotency-Key"
+                )),
+                order_id: Some(id),
+            });
         }
-        Err(e) => return Err(unavailable(e)),
-    }
-    let mut lines = Vec::with_capacity(req.items.len());
-    for &(product_id, quantity) in &req.items {
-        match state.downstream.reserve(product_id, order_id, quantity, rid).await {
-            Ok(r) => lines.push(OrderItem {
-                product_id,
-                quantity,
-                unit_price_cents: r.unit_price_cents,
-            }),
-            Err(e) => {
-                // A reserve that timed out may still have been applied: release it too.
-                let mut held: Vec<Uuid> = lines.iter().map(|l| l.product_id).collect();
-                held.push(product_id);
-                release_all(&state.downstream, order_id, held, rid).await;
-                return Err(reserve_problem(product_id, quantity, e));
-            }
-        }
-    }
-    let held: Vec<Uuid> = lines.iter().map(|l| l.product_id).collect();
-    let order = match db::insert_order(&state.db, order_id, req.user_id, lines).await {
-        Ok(order) => order,
-        Err(p) => {
-            release_all(&state.downstream, order_id, held, rid).await;
-            return Err(p);
-        }
+        ("failed", Some(f)) => (Some(f.kind), f.reason, f.field),
+        ("failed", None) => (
+            order.failure_kind.as_deref().and_then(FailureKind::parse),
+            order.failure_reason.clone().unwrap_or_default(),
+            None,
+        ),
+        _ => return Ok(Created { order, replayed }),
     };
-    metrics::counter!("orders_created_total", "service" => crate::startup::SERVICE).increment(1);
-    enqueue(state, order_id).await;
-    Ok(order)
-}
-
-/// Queues the order; if Redis is down the order stays stored and the worker's sweep
-/// queues it later, so the client still gets its order.
-async fn enqueue(state: &AppState, id: Uuid) {
-    match state.queue.push(&id.to_string()).await {
-        Ok(()) => {
-            if let Err(e) = db::mark_queued(&state.db, id).await {
-                tracing::warn!(error.message = %e, order.id = %id, "queued but not marked; the sweep may queue it twice");
-            }
-        }
-        Err(e) => tracing::warn!(error.message = %e, order.id = %id, "cannot queue order, the sweep will"),
-    }
-}
-
-fn reserve_problem(product_id: Uuid, quantity: i32, e: CallError) -> Problem {
-    match e {
-        CallError::NotFound => Problem::unprocessable(format!("product {product_id} does not exist"))
-            .with_error("product_id", product_id.to_string()),
-        CallError::Conflict(detail) => {
-            Problem::conflict(format!("cannot reserve {quantity} of product {product_id}: {detail}"))
-                .with_error("product_id", product_id.to_string())
-        }
-        CallError::Unavailable(_) => unavailable(e),
-    }
+    let detail = format!("order {id} failed: {reason}");
+    let problem = match kind {
+        Some(FailureKind::OutOfStock) => Problem::conflict(detail),
+        Some(FailureKind::UnknownProduct | FailureKind::Invalid) => Problem::unprocessable(detail),
+        Some(FailureKind::Unavailable | FailureKind::Interrupted) => Problem::unavailable(detail),
+        // Failed after it was created (by the worker): the order itself is the answer.
+        Some(FailureKind::Attempts) | None => return Ok(Created { order, replayed }),
+    };
+    let problem = match field {
+        Some(field) => problem.with_error(&field, reason),
+        None => problem,
+    };
+    Err(Rejected {
+        problem,
+        order_id: Some(id),
+    })
 }
 
 fn unavailable(e: CallError) -> Problem {
@@ -160,35 +200,4 @@ fn unavailable(e: CallError) -> Problem {
     };
     tracing::warn!(detail, "dependency unavailable");
     Problem::unavailable(format!("a dependency is unavailable, no order was created: {detail}"))
-}
-
-/// Releases what the order may hold. What cannot be released now is retried in the
-/// background for about a minute, then logged as an error for an operator.
-async fn release_all(downstream: &Downstream, order_id: Uuid, products: Vec<Uuid>, rid: Option<&HeaderValue>) {
-    let mut pending = Vec::new();
-    for product_id in products {
-        if downstream.release(product_id, order_id, rid).await.is_err() {
-            pending.push(product_id);
-        }
-    }
-    if pending.is_empty() {
-        return;
-    }
-    let downstream = downstream.clone();
-    tokio::spawn(async move {
-        for attempt in 1..=8u32 {
-            tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
-            let mut still = Vec::new();
-            for product_id in pending {
-                if downstream.release(product_id, order_id, None).await.is_err() {
-                    still.push(product_id);
-                }
-            }
-            pending = still;
-            if pending.is_empty() {
-                return;
-            }
-        }
-        tracing::error!(order.id = %order_id, products = ?pending, "could not release stock of a failed order");
-    });
 }

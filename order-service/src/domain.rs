@@ -14,12 +14,13 @@ pub const MAX_QUANTITY: i64 = 10_000;
 /// Longest idempotency key accepted.
 pub const MAX_KEY_LEN: usize = 255;
 
-/// Body of `POST /orders`. Quantities are read as i64 so that a negative one is a
-/// validation error (422), not a type error.
+/// Body of `POST /orders`. Ids are read as strings and the quantity as any JSON
+/// number, so that a NUL byte, a malformed id or an out-of-range quantity is a 422
+/// naming its field rather than a generic type error.
 #[derive(Debug, Deserialize)]
 pub struct NewOrderRequest {
     /// Who orders.
-    pub user_id: Uuid,
+    pub user_id: String,
     /// What is ordered.
     pub items: Vec<ItemRequest>,
 }
@@ -28,9 +29,9 @@ pub struct NewOrderRequest {
 #[derive(Debug, Deserialize)]
 pub struct ItemRequest {
     /// Product to order.
-    pub product_id: Uuid,
+    pub product_id: String,
     /// Units, 1 to `MAX_QUANTITY`.
-    pub quantity: i64,
+    pub quantity: serde_json::Number,
 }
 
 /// A validated order request.
@@ -42,32 +43,56 @@ pub struct NewOrder {
     pub items: Vec<(Uuid, i32)>,
 }
 
+/// Parses an id field; the message names what is wrong with it.
+fn parse_id(raw: &str) -> Result<Uuid, &'static str> {
+    if raw.contains('\0') {
+        return Err("must not contain NUL bytes");
+    }
+    Uuid::parse_str(raw).map_err(|_| "must be a UUID")
+}
+
 impl NewOrder {
-    /// Validates the request, reporting every bad line.
+    /// Validates the request, reporting every bad field.
     pub fn parse(req: NewOrderRequest) -> Result<Self, Problem> {
         let mut problem = Problem::unprocessable("the order is invalid");
+        let user_id = match parse_id(&req.user_id) {
+            Ok(id) => Some(id),
+            Err(m) => {
+                problem = problem.with_error("user_id", m);
+                None
+            }
+        };
         if req.items.is_empty() {
             problem = problem.with_error("items", "an order needs at least one item");
         } else if req.items.len() > MAX_ITEMS {
             problem = problem.with_error("items", format!("at most {MAX_ITEMS} items"));
         }
         let mut seen = HashSet::new();
+        let mut items = Vec::with_capacity(req.items.len());
         for (i, item) in req.items.iter().enumerate() {
-            if !(1..=MAX_QUANTITY).contains(&item.quantity) {
-                problem = problem.with_error(&format!("items[{i}].quantity"), format!("must be 1 to {MAX_QUANTITY}"));
+            let quantity = item
+                .quantity
+                .as_i64()
+                .filter(|q| (1..=MAX_QUANTITY).contains(q))
+                .and_then(|q| i32::try_from(q).ok());
+            if quantity.is_none() {
+                problem = problem.with_error(
+                    &format!("items[{i}].quantity"),
+                    format!("must be an integer from 1 to {MAX_QUANTITY}"),
+                );
             }
-            if !seen.insert(item.product_id) {
-                problem = problem.with_error(&format!("items[{i}].product_id"), "listed twice: merge the lines");
+            match parse_id(&item.product_id) {
+                Err(m) => problem = problem.with_error(&format!("items[{i}].product_id"), m),
+                Ok(id) if !seen.insert(id) => {
+                    problem = problem.with_error(&format!("items[{i}].product_id"), "listed twice: merge the lines");
+                }
+                Ok(id) => items.extend(quantity.map(|q| (id, q))),
             }
         }
-        if !problem.errors.is_empty() {
-            return Err(problem);
+        match user_id {
+            Some(user_id) if problem.errors.is_empty() => Ok(Self { user_id, items }),
+            _ => Err(problem),
         }
-        let items = req.items.iter().map(|i| (i.product_id, i.quantity as i32)).collect();
-        Ok(Self {
-            user_id: req.user_id,
-            items,
-        })
     }
 
     /// A stable description of the request, to tell a replay from a reused key.
@@ -106,10 +131,13 @@ pub struct Order {
     pub id: Uuid,
     /// Who ordered.
     pub user_id: Uuid,
-    /// `pending`, `completed` or `failed`.
+    /// `reserving` (the saga is taking stock), `pending` (every line reserved, queued),
+    /// `completed` (fulfilled by the worker) or `failed` (see `failure_kind`).
     pub status: String,
-    /// Sum of quantity times unit price.
+    /// Sum of quantity times unit price; 0 until every line is reserved.
     pub total_cents: i64,
+    /// Which step failed, when it did (a [`FailureKind`] name).
+    pub failure_kind: Option<String>,
     /// Why it failed, when it did.
     pub failure_reason: Option<String>,
     /// Creation time.
@@ -127,15 +155,90 @@ pub struct OrderItem {
     pub product_id: Uuid,
     /// Units.
     pub quantity: i32,
-    /// Price per unit, from the catalog at reservation time.
-    pub unit_price_cents: i64,
+    /// Price per unit, from the catalog at reservation time; `None` until reserved.
+    pub unit_price_cents: Option<i64>,
+    /// Saga state of the line: `to_reserve`, `reserved` or `released`.
+    pub state: String,
 }
 
-/// Total of the lines, saturating rather than wrapping on absurd prices.
-pub fn total_cents(items: &[OrderItem]) -> i64 {
-    items.iter().fold(0i64, |acc, i| {
-        acc.saturating_add(i.unit_price_cents.saturating_mul(i64::from(i.quantity)))
+/// Why an order failed; stored by name in `orders.failure_kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// A product had too little stock (409).
+    OutOfStock,
+    /// A product does not exist (422).
+    UnknownProduct,
+    /// The order is invalid only once priced: its total overflows (422).
+    Invalid,
+    /// The catalog did not answer in time (503).
+    Unavailable,
+    /// The saga was interrupted (crash, lost task) and the reconciler gave up on it.
+    Interrupted,
+    /// The worker took the order too often without finishing it.
+    Attempts,
+}
+
+impl FailureKind {
+    const ALL: [Self; 6] = [
+        Self::OutOfStock,
+        Self::UnknownProduct,
+        Self::Invalid,
+        Self::Unavailable,
+        Self::Interrupted,
+        Self::Attempts,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OutOfStock => "out_of_stock",
+            Self::UnknownProduct => "unknown_product",
+            Self::Invalid => "invalid",
+            Self::Unavailable => "unavailable",
+            Self::Interrupted => "interrupted",
+            Self::Attempts => "attempts",
+        }
+    }
+
+    /// The kind of a stored name; `None` for an unknown one (an older or newer release).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+/// A total that does not fit in an `i64` of cents; names the request field to blame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overflow {
+    /// The request field (`items[2].quantity`, or `items` for the sum).
+    pub field: String,
+    /// What overflowed.
+    pub detail: String,
+}
+
+/// Price of one line, refusing rather than saturating on overflow.
+pub fn line_total(line_no: usize, quantity: i32, unit_price_cents: i64) -> Result<i64, Overflow> {
+    unit_price_cents
+        .checked_mul(i64::from(quantity))
+        .ok_or_else(|| Overflow {
+            field: format!("items[{line_no}].quantity"),
+            detail: format!("{quantity} units at {unit_price_cents} cents overflow the order total"),
+        })
+}
+
+/// Sum of `(line_no, quantity, unit price)` lines, refusing rather than saturating.
+pub fn checked_total(lines: impl IntoIterator<Item = (usize, i32, i64)>) -> Result<i64, Overflow> {
+    lines.into_iter().try_fold(0i64, |acc, (no, q, p)| {
+        acc.checked_add(line_total(no, q, p)?).ok_or_else(|| Overflow {
+            field: "items".into(),
+            detail: "the sum of the lines overflows the order total".into(),
+        })
     })
+}
+
+/// Text from elsewhere (another service's detail) made safe to store: PostgreSQL
+/// refuses NUL in `text`, and a reason needs no more than a few hundred characters.
+pub fn storable(text: &str) -> String {
+    text.chars().filter(|c| *c != '\0').take(500).collect()
 }
 
 /// The fulfilment work: `rounds` of integer hashing per unit of work. Real CPU, so
@@ -162,15 +265,41 @@ mod tests {
 
     fn req(items: &[(Uuid, i64)]) -> NewOrderRequest {
         NewOrderRequest {
-            user_id: Uuid::nil(),
+            user_id: Uuid::nil().to_string(),
             items: items
                 .iter()
                 .map(|(p, q)| ItemRequest {
-                    product_id: *p,
-                    quantity: *q,
+                    product_id: p.to_string(),
+                    quantity: (*q).into(),
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn nul_bytes_and_bad_ids_are_named_by_field() {
+        let mut bad = req(&[(Uuid::new_v4(), 1), (Uuid::new_v4(), 1)]);
+        bad.user_id.push('\0');
+        bad.items[1].product_id = "\0".into();
+        let err = NewOrder::parse(bad).err().unwrap_or_else(|| panic!());
+        assert_eq!(err.status, 422);
+        assert_eq!(err.errors["user_id"], "must not contain NUL bytes");
+        assert_eq!(err.errors["items[1].product_id"], "must not contain NUL bytes");
+        assert!(!err.errors.contains_key("items[0].product_id"));
+    }
+
+    #[test]
+    fn quantities_beyond_the_range_or_fractional_are_refused() {
+        let mut r = req(&[(Uuid::new_v4(), 1), (Uuid::new_v4(), 1), (Uuid::new_v4(), 1)]);
+        r.items[0].quantity = i64::MAX.into();
+        r.items[1].quantity = serde_json::Number::from_f64(1.5).unwrap_or_else(|| panic!());
+        r.items[2].quantity = u64::MAX.into();
+        let err = NewOrder::parse(r).err().unwrap_or_else(|| panic!());
+        for field in ["items[0].quantity", "items[1].quantity", "items[2].quantity"] {
+            assert!(err.errors.contains_key(field), "{field}: {err:?}");
+        }
+        let ok = NewOrder::parse(req(&[(Uuid::nil(), MAX_QUANTITY)])).map(|o| o.items);
+        assert_eq!(ok.ok(), Some(vec![(Uuid::nil(), 10_000)]));
     }
 
     #[test]
@@ -205,14 +334,31 @@ mod tests {
     }
 
     #[test]
-    fn total_multiplies_and_sums() {
-        let item = |q, p| OrderItem {
-            product_id: Uuid::nil(),
-            quantity: q,
-            unit_price_cents: p,
-        };
-        assert_eq!(total_cents(&[item(2, 150), item(1, 99)]), 399);
-        assert_eq!(total_cents(&[item(2, i64::MAX)]), i64::MAX);
+    fn total_multiplies_and_sums_and_names_what_overflows() {
+        assert_eq!(checked_total([(0, 2, 150), (1, 1, 99)]), Ok(399));
+        let line = checked_total([(0, 1, 5), (1, 2, i64::MAX / 2 + 1)]).err();
+        assert_eq!(line.map(|o| o.field).as_deref(), Some("items[1].quantity"));
+        let sum = checked_total([(0, 1, i64::MAX), (1, 1, 1)]).err();
+        assert_eq!(sum.map(|o| o.field).as_deref(), Some("items"));
+        assert_eq!(
+            checked_total([(0, 1, i64::MAX)]),
+            Ok(i64::MAX),
+            "exactly the largest is fine"
+        );
+    }
+
+    #[test]
+    fn failure_kinds_round_trip_by_name() {
+        for kind in FailureKind::ALL {
+            assert_eq!(FailureKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(FailureKind::parse("something new"), None);
+    }
+
+    #[test]
+    fn storable_text_has_no_nul_and_a_bounded_length() {
+        assert_eq!(storable("a\0b"), "ab");
+        assert_eq!(storable(&"x".repeat(1000)).len(), 500);
     }
 
     #[test]
@@ -220,7 +366,8 @@ mod tests {
         let items = [OrderItem {
             product_id: Uuid::from_u128(7),
             quantity: 1,
-            unit_price_cents: 1,
+            unit_price_cents: Some(1),
+            state: "reserved".into(),
         }];
         let id = Uuid::from_u128(1);
         assert_eq!(fulfilment_work(id, &items, 10), fulfilment_work(id, &items, 10));

@@ -1,6 +1,8 @@
 //! The order service: creates orders across the user and catalog services, stores
 //! them, and queues them on Redis for the worker (`order-service worker`), which does
-//! the fulfilment work with a reliable-queue pattern.
+//! the fulfilment work with a reliable-queue pattern. An order is placed by a saga
+//! recorded in the database, and a reconciler in the API finishes whatever a crash,
+//! a disconnect or a lost queue entry left undone.
 
 pub mod clients;
 pub mod config;
@@ -8,9 +10,11 @@ pub mod create;
 pub mod db;
 pub mod domain;
 pub mod queue;
+pub mod reconcile;
 pub mod routes;
+pub mod saga;
 pub mod startup;
 pub mod worker;
 
 pub use config::{Cli, Command, Config, WorkerConfig};
-pub use startup::{AppState, build};
+pub use startup::{App, AppState, build};

@@ -3,6 +3,11 @@
 //! done. Ids left in `orders:processing` by a dead worker go back on the queue once
 //! they have been there longer than the visibility timeout.
 //!
+//! A set, `orders:queued`, holds every id on either list, so that the reconciler can
+//! ask in one round trip which pending orders the queue has lost (a Redis restarted
+//! without persistence, a flush) without scanning the lists; it is updated in the same
+//! MULTI as the list on push and on acknowledgement.
+//!
 //! Taking uses LMOVE and a short poll rather than BLMOVE: a blocking command would
 //! hold the shared multiplexed connection, and the poll costs at most its interval
 //! of latency when the queue is empty.
@@ -38,6 +43,7 @@ pub struct Queue {
     queue: String,
     processing: String,
     taken_at: String,
+    queued: String,
 }
 
 fn now_secs() -> f64 {
@@ -47,20 +53,47 @@ fn now_secs() -> f64 {
 }
 
 impl Queue {
-    /// Keys are `{prefix}orders:queue`, `{prefix}orders:processing` and
-    /// `{prefix}orders:taken_at` (take times by id).
+    /// Keys are `{prefix}orders:queue`, `{prefix}orders:processing`,
+    /// `{prefix}orders:taken_at` (take times by id) and `{prefix}orders:queued` (the set
+    /// of ids on either list). None has a TTL: they are the queue itself.
     pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
         Self {
             conn,
             queue: format!("{prefix}orders:queue"),
             processing: format!("{prefix}orders:processing"),
             taken_at: format!("{prefix}orders:taken_at"),
+            queued: format!("{prefix}orders:queued"),
         }
     }
 
     /// Adds an id; workers take from the other end, so the queue is first in, first out.
     pub async fn push(&self, id: &str) -> redis::RedisResult<()> {
-        self.conn.clone().lpush(&self.queue, id).await
+        redis::pipe()
+            .atomic()
+            .sadd(&self.queued, id)
+            .ignore()
+            .lpush(&self.queue, id)
+            .ignore()
+            .query_async(&mut self.conn.clone())
+            .await
+    }
+
+    /// Of `ids`, those on neither list (by the `queued` set).
+    pub async fn missing(&self, ids: &[String]) -> redis::RedisResult<Vec<String>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let present: Vec<bool> = redis::cmd("SMISMEMBER")
+            .arg(&self.queued)
+            .arg(ids)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(ids
+            .iter()
+            .zip(present)
+            .filter(|(_, on)| !on)
+            .map(|(id, _)| id.clone())
+            .collect())
     }
 
     /// Moves the oldest id to the processing list and records when; `None` when empty.
@@ -81,9 +114,16 @@ impl Queue {
 
     /// Removes a finished id from the processing list.
     pub async fn ack(&self, id: &str) -> redis::RedisResult<()> {
-        let mut conn = self.conn.clone();
-        conn.lrem::<_, _, ()>(&self.processing, 1, id).await?;
-        conn.hdel(&self.taken_at, id).await
+        redis::pipe()
+            .atomic()
+            .lrem(&self.processing, 1, id)
+            .ignore()
+            .hdel(&self.taken_at, id)
+            .ignore()
+            .srem(&self.queued, id)
+            .ignore()
+            .query_async(&mut self.conn.clone())
+            .await
     }
 
     /// Puts back ids taken longer than `timeout_secs` ago; returns how many.

@@ -1,5 +1,7 @@
-//! Wiring of the API: connect, migrate, build the router, bind.
+//! Wiring of the API: connect, migrate, build the router, bind; the reconciler runs
+//! beside the server for as long as it does.
 
+use std::future::Future;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -10,6 +12,7 @@ use sqlx::PgPool;
 use crate::clients::Downstream;
 use crate::config::{Config, Stores};
 use crate::queue::Queue;
+use crate::reconcile::Reconciler;
 
 /// The `service` label on the API's metrics.
 pub const SERVICE: &str = "order-service";
@@ -23,6 +26,38 @@ pub struct AppState {
     pub downstream: Downstream,
     /// The work queue.
     pub queue: Queue,
+    /// Time the saga of one order may spend reserving.
+    pub saga_timeout: Duration,
+}
+
+/// The API server and, unless disabled, its reconciler.
+pub struct App {
+    server: Server,
+    reconciler: Option<Reconciler>,
+}
+
+impl App {
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.server.port()
+    }
+
+    /// Serves until `shutdown` resolves, reconciling meanwhile.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let reconciler = self.reconciler.map(|r| {
+            let mut stop = stop_rx;
+            tokio::spawn(r.run(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            }))
+        });
+        let served = self.server.run(shutdown).await;
+        let _ = stop_tx.send(true);
+        if let Some(task) = reconciler {
+            let _ = task.await;
+        }
+        served
+    }
 }
 
 /// Connects to the database (migrating it) and to Redis; shared with the worker.
@@ -34,18 +69,33 @@ pub async fn connect(stores: &Stores) -> anyhow::Result<(PgPool, redis::aio::Con
 }
 
 /// Connects, migrates and binds the API.
-pub async fn build(config: Config) -> anyhow::Result<Server> {
+pub async fn build(config: Config) -> anyhow::Result<App> {
     let (db, redis) = connect(&config.stores).await?;
     let downstream = Downstream::new(
         &config.user_service_url,
         &config.catalog_service_url,
         Duration::from_millis(config.downstream_timeout_ms),
-        config.downstream_retries,
+        Duration::from_millis(config.downstream_deadline_ms),
     )?;
     let queue = Queue::new(redis.clone(), &config.stores.redis_prefix);
     let readiness = Readiness::new().postgres(db.clone()).redis(redis);
-    let router = app(AppState { db, downstream, queue }, readiness, &config.http);
-    Server::bind(&config.http.host, config.port, router).await
+    let state = AppState {
+        db,
+        downstream,
+        queue,
+        saga_timeout: Duration::from_millis(config.saga_timeout_ms),
+    };
+    let r = &config.reconcile;
+    if r.reconcile_stuck_after_ms <= config.saga_timeout_ms + config.downstream_deadline_ms {
+        tracing::warn!(
+            stuck_after_ms = r.reconcile_stuck_after_ms,
+            "RECONCILE_STUCK_AFTER_MS is within a saga's running time: live sagas may be compensated"
+        );
+    }
+    let reconciler = r.enabled.then(|| Reconciler::new(state.clone(), r));
+    let router = app(state, readiness, &config.http);
+    let server = Server::bind(&config.http.host, config.port, router).await?;
+    Ok(App { server, reconciler })
 }
 
 /// The whole router, usable without a socket.

@@ -1,7 +1,9 @@
 //! The order worker: takes ids from the reliable queue, does the fulfilment work,
 //! marks the order completed exactly once, and acknowledges. Beside the consumers run
-//! the requeue of stale jobs, the sweep of orders that never reached the queue, and
-//! the queue-depth gauge. All of them live in one `JoinSet`, so that dropping the
+//! the requeue of stale jobs and the queue-depth gauge. Orders that never reached the
+//! queue, or that the queue lost, and the stock of orders given up on here, are the
+//! API's reconciler's (see [`crate::reconcile`]): it needs the catalog, and the worker
+//! may be scaled to zero. All of them live in one `JoinSet`, so that dropping the
 //! worker's future (a test "killing" it) stops every part at once.
 
 use std::future::Future;
@@ -148,6 +150,7 @@ impl Shared {
             return Ok(None);
         };
         if attempts > self.config.max_attempts {
+            // Its stock is released by the API's reconciler, which has the catalog.
             let reason = format!("gave up after {} attempts", attempts - 1);
             return Ok(db::finish(&self.db, id, Some(&reason)).await?.then_some("failed"));
         }
@@ -161,9 +164,7 @@ impl Shared {
     }
 
     async fn maintain(self, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
-        let sweep_every = Duration::from_secs(self.config.sweep_interval_secs.max(1));
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
-        let mut last_sweep = Instant::now();
         loop {
             tokio::select! {
                 _ = ticker.tick() => {}
@@ -179,10 +180,6 @@ impl Shared {
                 Ok(n) => tracing::warn!(n, "requeued jobs a worker took but never finished"),
                 Err(e) => tracing::warn!(error.message = %e, "cannot requeue stale jobs"),
             }
-            if last_sweep.elapsed() >= sweep_every {
-                last_sweep = Instant::now();
-                self.sweep(sweep_every).await;
-            }
         }
     }
 
@@ -190,23 +187,6 @@ impl Shared {
         if let Ok((waiting, processing)) = self.queue.depth().await {
             metrics::gauge!("order_queue_depth", "service" => SERVICE).set(waiting as f64);
             metrics::gauge!("order_queue_processing", "service" => SERVICE).set(processing as f64);
-        }
-    }
-
-    /// Queues pending orders that never reached the queue (Redis was down).
-    async fn sweep(&self, min_age: Duration) {
-        let ids = match db::unqueued(&self.db, min_age.as_secs_f64(), 500).await {
-            Ok(ids) => ids,
-            Err(e) => return tracing::warn!(error.message = %e, "sweep cannot read orders"),
-        };
-        for id in ids {
-            if let Err(e) = self.queue.push(&id.to_string()).await {
-                return tracing::warn!(error.message = %e, "sweep cannot reach the queue");
-            }
-            if let Err(e) = db::mark_queued(&self.db, id).await {
-                tracing::warn!(error.message = %e, order.id = %id, "sweep queued but could not mark");
-            }
-            tracing::info!(order.id = %id, "sweep queued an order that missed the queue");
         }
     }
 }

@@ -2,14 +2,15 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use service_kit::problem::{ApiPath, ApiQuery};
 use service_kit::{ApiJson, Problem};
 use uuid::Uuid;
 
-use crate::create::create_order;
+use crate::create::{Rejected, create_order};
 use crate::domain::{IdempotencyKey, NewOrder, NewOrderRequest, Order};
 use crate::{AppState, db};
 
@@ -22,27 +23,45 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/orders/{id}", get(get_order))
 }
 
-/// 201 for a new order; 200 with `Idempotent-Replayed: true` for a repeated key.
+/// 201 for a new order; 200 with `Idempotent-Replayed: true` for a repeated key. A
+/// refused order that was stored (failed) is a problem with `Location` naming it.
 async fn post_order(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<NewOrderRequest>,
-) -> Result<(StatusCode, HeaderMap, ApiJson<Order>), Problem> {
+) -> Response {
+    match place_order(&state, &headers, req).await {
+        Ok((status, out, order)) => (status, out, ApiJson(order)).into_response(),
+        Err(Rejected { problem, order_id }) => {
+            let mut resp = problem.into_response();
+            if let Some(location) = order_id.and_then(|id| HeaderValue::try_from(format!("/orders/{id}")).ok()) {
+                resp.headers_mut().insert(header::LOCATION, location);
+            }
+            resp
+        }
+    }
+}
+
+async fn place_order(
+    state: &AppState,
+    headers: &HeaderMap,
+    req: NewOrderRequest,
+) -> Result<(StatusCode, HeaderMap, Order), Rejected> {
     let key = match headers.get(IDEMPOTENCY_KEY) {
         Some(v) => Some(IdempotencyKey::parse(
             v.to_str().map_err(|_| Problem::bad_request("bad Idempotency-Key"))?,
         )?),
         None => None,
     };
-    let rid = service_kit::http::request_id(&headers);
-    let created = create_order(&state, NewOrder::parse(req)?, key, rid).await?;
+    let rid = service_kit::http::request_id(headers);
+    let created = create_order(state, NewOrder::parse(req)?, key, rid).await?;
     let mut out = HeaderMap::new();
     if created.replayed {
         out.insert(REPLAYED, HeaderValue::from_static("true"));
-        return Ok((StatusCode::OK, out, ApiJson(created.order)));
+        return Ok((StatusCode::OK, out, created.order));
     }
     tracing::info!(order.id = %created.order.id, "order created");
-    Ok((StatusCode::CREATED, out, ApiJson(created.order)))
+    Ok((StatusCode::CREATED, out, created.order))
 }
 
 async fn get_order(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> Result<ApiJson<Order>, Problem> {

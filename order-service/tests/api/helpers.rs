@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use order_service::config::{Config, Stores, WorkerConfig};
+use order_service::config::{Config, ReconcileArgs, Stores, WorkerConfig};
 use serde_json::{Value, json};
 use service_kit::{HttpArgs, testing};
 use sqlx::PgPool;
@@ -59,9 +59,32 @@ pub(crate) async fn start_catalog() -> String {
     url
 }
 
+/// The reconciler as the tests run it: passes every 200 ms, requeues after 1 s. A
+/// stuck saga is one idle for 30 s, far beyond any saga here, so that no test's live
+/// saga is taken over; the tests of stuck sagas backdate their orders instead.
+pub(crate) fn test_reconciler() -> ReconcileArgs {
+    ReconcileArgs {
+        enabled: true,
+        reconcile_interval_ms: 200,
+        reconcile_stuck_after_ms: 30_000,
+        reconcile_requeue_after_ms: 1_000,
+        reconcile_batch: 100,
+    }
+}
+
 /// The order service against the given dependencies; `redis_url` lets a test use a
 /// Redis server of its own.
 pub(crate) async fn start_orders(users: &str, catalog: &str, redis_url: &str) -> (String, Stores) {
+    start_orders_with(users, catalog, redis_url, test_reconciler()).await
+}
+
+/// `start_orders` with reconciler settings of the test's choosing.
+pub(crate) async fn start_orders_with(
+    users: &str,
+    catalog: &str,
+    redis_url: &str,
+    reconcile: ReconcileArgs,
+) -> (String, Stores) {
     let stores = Stores {
         database_url: testing::fresh_database("orders").await,
         // A loaded 2-core machine opens connections slowly: wait longer than in production.
@@ -79,8 +102,13 @@ pub(crate) async fn start_orders(users: &str, catalog: &str, redis_url: &str) ->
         catalog_service_url: catalog.to_owned(),
         // Generous: 50 concurrent orders on a 2-core machine in a debug build are slow.
         downstream_timeout_ms: 10_000,
-        downstream_retries: 1,
-        http: HttpArgs::default(),
+        downstream_deadline_ms: 5_000,
+        saga_timeout_ms: 20_000,
+        reconcile,
+        http: HttpArgs {
+            request_timeout_ms: 30_000,
+            ..HttpArgs::default()
+        },
     };
     let server = order_service::build(config).await.unwrap();
     let url = format!("http://127.0.0.1:{}", server.port());
@@ -180,6 +208,16 @@ impl Platform {
 
     /// Starts a worker; abort the handle to kill it.
     pub(crate) fn worker(&self, work_rounds: u64, visibility_timeout_secs: u64) -> JoinHandle<()> {
+        self.worker_with(work_rounds, visibility_timeout_secs, 5)
+    }
+
+    /// Starts a worker that gives an order up after `max_attempts` takes.
+    pub(crate) fn worker_with(
+        &self,
+        work_rounds: u64,
+        visibility_timeout_secs: u64,
+        max_attempts: i32,
+    ) -> JoinHandle<()> {
         let config = WorkerConfig {
             stores: self.stores.clone(),
             host: "127.0.0.1".into(),
@@ -187,8 +225,7 @@ impl Platform {
             concurrency: 2,
             work_rounds,
             visibility_timeout_secs,
-            sweep_interval_secs: 1,
-            max_attempts: 5,
+            max_attempts,
             log_format: service_kit::telemetry::LogFormat::Text,
         };
         tokio::spawn(async move {
@@ -216,4 +253,80 @@ impl Platform {
 
 pub(crate) fn id_of(v: &Value) -> Uuid {
     v["id"].as_str().unwrap().parse().unwrap()
+}
+
+impl Platform {
+    /// Orders that hold stock or will: every status but `failed`.
+    pub(crate) async fn live_order_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM orders WHERE status <> 'failed'")
+            .fetch_one(&self.db)
+            .await
+            .unwrap()
+    }
+
+    /// `GET /orders/{id}`.
+    pub(crate) async fn order(&self, id: Uuid) -> Value {
+        let resp = self
+            .client
+            .get(format!("{}/orders/{id}", self.orders))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
+    }
+
+    /// Reserves at the catalog directly, as a saga that then crashed would have.
+    pub(crate) async fn reserve_at_catalog(&self, product: Uuid, order: Uuid, quantity: i32) {
+        let resp = self
+            .client
+            .post(format!("{}/products/{product}/reserve", self.catalog))
+            .json(&json!({"order_id": order, "quantity": quantity}))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{}", resp.status());
+    }
+
+    /// Deletes every Redis key of this test's prefix: the queue as a restart without
+    /// persistence, or a FLUSHALL, leaves it (other tests' keys are left alone).
+    pub(crate) async fn flush_queue(&self) {
+        let mut redis = redis::Client::open(self.stores.redis_url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}*", self.stores.redis_prefix))
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert!(!keys.is_empty(), "the order was queued before the flush");
+        let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut redis).await.unwrap();
+    }
+
+    /// The service's `/metrics` text.
+    pub(crate) async fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.orders))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Waits until `check` holds, or panics with `what` after `limit`.
+    pub(crate) async fn eventually<F, Fut>(&self, what: &str, limit: Duration, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !check().await {
+            assert!(tokio::time::Instant::now() < deadline, "{what}: not after {limit:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }

@@ -72,7 +72,8 @@ async fn a_key_reused_for_another_order_is_refused() {
 }
 
 #[tokio::test]
-async fn a_failed_request_frees_its_key_for_a_retry() {
+async fn a_failed_request_answers_the_same_under_its_key_and_reserves_nothing_later() {
+    // Arrange: too little stock for the first attempt.
     let p = Platform::start().await;
     let user = p.user().await;
     let product = p.product(100, 1).await;
@@ -81,7 +82,11 @@ async fn a_failed_request_frees_its_key_for_a_retry() {
             .header("idempotency-key", "retry-me")
             .send()
     };
-    assert_eq!(problem_of(send().await.unwrap()).await.0, 409);
+    let first = send().await.unwrap();
+    let location = first.headers()["location"].clone();
+    assert_eq!(problem_of(first).await.0, 409);
+
+    // Act: stock arrives, the client retries with the same key.
     let restock = serde_json::json!({"stock": 5});
     p.client
         .patch(format!("{}/products/{product}", p.catalog))
@@ -89,6 +94,11 @@ async fn a_failed_request_frees_its_key_for_a_retry() {
         .send()
         .await
         .unwrap();
-    assert_eq!(send().await.unwrap().status(), 201);
-    assert_eq!(p.stock(product).await, 3);
+    let again = send().await.unwrap();
+
+    // Assert: the same (failed) order, no second one, nothing reserved.
+    assert_eq!(again.headers()["location"], location);
+    assert_eq!(problem_of(again).await.0, 409);
+    assert_eq!(p.order_count().await, 1);
+    assert_eq!(p.stock(product).await, 5);
 }

@@ -75,7 +75,8 @@ async fn fifty_concurrent_orders_for_stock_ten_sell_exactly_ten() {
     assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 10, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 40, "{statuses:?}");
     assert_eq!(p.stock(hot).await, 0);
-    assert_eq!(p.order_count().await, 10);
+    assert_eq!(p.live_order_count().await, 10);
+    assert_eq!(p.order_count().await, 50, "each refused order is stored, failed");
 }
 
 #[tokio::test]
@@ -83,14 +84,30 @@ async fn an_order_whose_second_item_is_short_holds_no_stock() {
     let p = Platform::start().await;
     let user = p.user().await;
     let (plenty, scarce) = (p.product(100, 10).await, p.product(100, 1).await);
-    let (status, body) = problem_of(p.order_request(user, &[(plenty, 3), (scarce, 2)]).send().await.unwrap()).await;
+    let resp = p.order_request(user, &[(plenty, 3), (scarce, 2)]).send().await.unwrap();
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let (status, body) = problem_of(resp).await;
     assert_eq!(status, 409);
     assert!(
         body["detail"].as_str().unwrap().contains(&scarce.to_string()),
         "names the product: {body}"
     );
+    assert!(body["errors"]["items[1].product_id"].is_string(), "{body}");
     assert_eq!((p.stock(plenty).await, p.stock(scarce).await), (10, 1));
-    assert_eq!(p.order_count().await, 0);
+    assert_eq!(p.live_order_count().await, 0);
+    // The refused order is stored, failed, holding nothing.
+    let id: Uuid = location.trim_start_matches("/orders/").parse().unwrap();
+    let order = p.order(id).await;
+    assert_eq!(order["status"], "failed");
+    assert_eq!(order["failure_kind"], "out_of_stock");
+    assert!(
+        order["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["state"] == "released"),
+        "{order}"
+    );
 }
 
 #[tokio::test]
@@ -154,7 +171,9 @@ async fn bad_input_gets_the_documented_problem_and_creates_nothing() {
     )
     .await;
     assert_eq!(status, 404);
-    assert_eq!(p.order_count().await, 0);
+    // Only the unknown product got as far as a stored (failed) order.
+    assert_eq!(p.live_order_count().await, 0);
+    assert_eq!(p.order_count().await, 1);
     assert_eq!(p.stock(product).await, 10);
 }
 

@@ -7,4 +7,5 @@ mod faults;
 mod helpers;
 mod idempotency;
 mod journey;
+mod saga;
 mod worker;
