@@ -31,8 +31,9 @@ async fn a_stalled_cache_keeps_reads_fast_once_the_breaker_opens() {
     for _ in 0..2 {
         assert_eq!(app.get(&path).await.status(), 200);
     }
+    // 300 samples: the p99 allows three outliers on a machine shared with compilers.
     let mut latencies = Vec::new();
-    for _ in 0..200 {
+    for _ in 0..300 {
         let t = Instant::now();
         assert_eq!(app.get(&path).await.status(), 200);
         latencies.push(t.elapsed());

@@ -41,8 +41,9 @@ async fn a_stalled_cache_keeps_reads_fast_once_the_breaker_opens() {
         assert_eq!(app.get(&path).await.status(), 200);
     }
     // ...then the rest go straight to PostgreSQL.
+    // 300 samples: the p99 allows three outliers on a machine shared with compilers.
     let mut latencies = Vec::new();
-    for _ in 0..200 {
+    for _ in 0..300 {
         let t = Instant::now();
         assert_eq!(app.get(&path).await.status(), 200);
         latencies.push(t.elapsed());

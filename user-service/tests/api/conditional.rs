@@ -56,6 +56,9 @@ async fn nul_in_text_is_422_naming_the_field() {
     let (status, body) = problem_of(app.create_user("n\u{0}l@example.org", "Nul").await).await;
     assert_eq!(status, 422, "{body}");
     assert!(body["errors"]["email"].is_string(), "{body}");
+    // Ids are UUIDs: a NUL in the path is a malformed id (400), never a database error.
+    let (status, _) = problem_of(app.get("/users/%00").await).await;
+    assert_eq!(status, 400);
     let user = app.user("ok@example.org").await;
     let resp = app
         .client
