@@ -151,3 +151,40 @@ pub struct WorkerConfig {
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    #[test]
+    fn reconciler_defaults_suit_production_and_match_default() {
+        let cli = Cli::try_parse_from(["order-service"]).unwrap_or_else(|e| panic!("{e}"));
+        let r = cli.serve.reconcile;
+        let d = ReconcileArgs::default();
+        assert_eq!(
+            (
+                r.enabled,
+                r.reconcile_interval_ms,
+                r.reconcile_stuck_after_ms,
+                r.reconcile_requeue_after_ms,
+                r.reconcile_batch
+            ),
+            (
+                d.enabled,
+                d.reconcile_interval_ms,
+                d.reconcile_stuck_after_ms,
+                d.reconcile_requeue_after_ms,
+                d.reconcile_batch
+            )
+        );
+        assert!(
+            r.reconcile_stuck_after_ms > cli.serve.saga_timeout_ms + cli.serve.downstream_deadline_ms,
+            "a live saga is never taken for a stuck one"
+        );
+        assert!(cli.serve.saga_timeout_ms < cli.serve.http.request_timeout_ms);
+        let off = Cli::try_parse_from(["order-service", "--reconcile", "false"]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!off.serve.reconcile.enabled);
+    }
+}

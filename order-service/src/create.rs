@@ -201,3 +201,70 @@ fn unavailable(e: CallError) -> Problem {
     tracing::warn!(detail, "dependency unavailable");
     Problem::unavailable(format!("a dependency is unavailable, no order was created: {detail}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(status: &str, kind: Option<FailureKind>) -> Order {
+        Order {
+            id: Uuid::nil(),
+            user_id: Uuid::nil(),
+            status: status.into(),
+            total_cents: 0,
+            failure_kind: kind.map(|k| k.as_str().to_owned()),
+            failure_reason: kind.map(|_| "because".to_owned()),
+            created_at: Utc::now(),
+            completed_at: None,
+            stock_released_at: None,
+            items: Vec::new(),
+        }
+    }
+
+    fn status_of(answer: Result<Created, Rejected>) -> u16 {
+        match answer {
+            Ok(created) if created.replayed => 200,
+            Ok(_) => 201,
+            Err(r) => r.problem.status,
+        }
+    }
+
+    #[test]
+    fn a_replay_answers_as_the_first_request_did() {
+        use FailureKind::*;
+        for (kind, want) in [
+            (OutOfStock, 409),
+            (UnknownProduct, 422),
+            (Invalid, 422),
+            (Unavailable, 503),
+            (Interrupted, 503),
+            // Created, then given up by the worker: the order is the answer.
+            (Attempts, 200),
+        ] {
+            assert_eq!(
+                status_of(answer(order("failed", Some(kind)), None, true)),
+                want,
+                "{kind:?}"
+            );
+        }
+        assert_eq!(status_of(answer(order("pending", None), None, true)), 200);
+        assert_eq!(status_of(answer(order("completed", None), None, true)), 200);
+        assert_eq!(status_of(answer(order("reserving", None), None, true)), 409);
+    }
+
+    #[test]
+    fn the_first_answer_names_the_field_and_the_order() {
+        let failure = Failure {
+            kind: FailureKind::Invalid,
+            reason: "too dear".into(),
+            field: Some("items[1].quantity".into()),
+        };
+        let Err(rejected) = answer(order("failed", Some(FailureKind::Invalid)), Some(failure), false) else {
+            panic!("a failed order is a problem");
+        };
+        assert_eq!(rejected.problem.status, 422);
+        assert_eq!(rejected.problem.errors["items[1].quantity"], "too dear");
+        assert_eq!(rejected.order_id, Some(Uuid::nil()));
+        assert_eq!(status_of(answer(order("pending", None), None, false)), 201);
+    }
+}

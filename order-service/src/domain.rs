@@ -144,6 +144,9 @@ pub struct Order {
     pub created_at: DateTime<Utc>,
     /// When the worker completed it.
     pub completed_at: Option<DateTime<Utc>>,
+    /// When a failed order's stock was all given back; a failed order without it still
+    /// holds some, until the reconciler releases it.
+    pub stock_released_at: Option<DateTime<Utc>>,
     /// Lines.
     pub items: Vec<OrderItem>,
 }

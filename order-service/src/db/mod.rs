@@ -26,6 +26,7 @@ struct OrderRow {
     failure_reason: Option<String>,
     created_at: DateTime<Utc>,
     completed_at: Option<DateTime<Utc>>,
+    stock_released_at: Option<DateTime<Utc>>,
 }
 
 impl OrderRow {
@@ -39,6 +40,7 @@ impl OrderRow {
             failure_reason: self.failure_reason,
             created_at: self.created_at,
             completed_at: self.completed_at,
+            stock_released_at: self.stock_released_at,
             items,
         }
     }
