@@ -1,5 +1,5 @@
 # The project's commands. Each target is a line or two; the work lives in scripts/.
-.PHONY: help deps build test check-deploy fmt up down clean-data loadtest bench demo
+.PHONY: help deps build test chaos check-deploy fmt up down clean-data loadtest bench demo
 
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TARGET_DIR
@@ -18,7 +18,10 @@ test: deps ## format check, clippy, every test (real PostgreSQL, Redis, Promethe
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
 	bash scripts/nextest.sh --workspace --exclude e2e
 	bash scripts/check-deploy.sh
-	bash scripts/nextest.sh -p e2e  # alone: it measures CPU, other tests would blur it
+	bash scripts/nextest.sh -p e2e --test platform  # alone: it measures CPU, other tests would blur it
+
+chaos: deps ## faults under load (kill -9, Redis loss and pause, PostgreSQL restart, disconnects), then invariants
+	@bash scripts/chaos.sh
 
 check-deploy: ## check Dockerfile, compose, k8s and monitoring files offline with the real tools
 	bash scripts/check-deploy.sh

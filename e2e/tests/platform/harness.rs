@@ -19,14 +19,6 @@ pub struct Platform {
     pub predictor: String,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn run(root: &Path, script: &str, env: &[(String, String)]) -> std::process::Output {
     Command::new("bash")
         .arg(root.join("scripts").join(script))
@@ -39,22 +31,11 @@ impl Platform {
     /// Builds the binaries (a no-op when `make test` already did), makes sure the
     /// databases exist and runs `scripts/up.sh` on free ports.
     pub async fn up() -> Self {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-        let target = std::env::var("CARGO_TARGET_DIR").map_or_else(|_| root.join("target"), PathBuf::from);
-        let build = Command::new(env!("CARGO"))
-            .args(["build", "--workspace", "--bins"])
-            .current_dir(&root)
-            .output();
-        let build = build.expect("cargo build");
-        assert!(
-            build.status.success(),
-            "cannot build: {}",
-            String::from_utf8_lossy(&build.stderr)
-        );
+        let root = e2e::workspace_root();
+        let bin_dir = e2e::build_binaries();
         let id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
-        let run_dir = target.join("e2e").join(&id);
-        let bin_dir = target.join("debug");
-        let ports: Vec<u16> = (0..7).map(|_| free_port()).collect();
+        let run_dir = e2e::target_dir().join("e2e").join(&id);
+        let ports: Vec<u16> = (0..7).map(|_| e2e::free_port()).collect();
         let mut env: Vec<(String, String)> = [
             ("RUN_DIR", run_dir.display().to_string()),
             ("BIN_DIR", bin_dir.display().to_string()),
