@@ -75,16 +75,6 @@ pub(crate) fn test_reconciler() -> ReconcileArgs {
 /// The order service against the given dependencies; `redis_url` lets a test use a
 /// Redis server of its own.
 pub(crate) async fn start_orders(users: &str, catalog: &str, redis_url: &str) -> (String, Stores) {
-    start_orders_with(users, catalog, redis_url, test_reconciler()).await
-}
-
-/// `start_orders` with reconciler settings of the test's choosing.
-pub(crate) async fn start_orders_with(
-    users: &str,
-    catalog: &str,
-    redis_url: &str,
-    reconcile: ReconcileArgs,
-) -> (String, Stores) {
     let stores = Stores {
         database_url: testing::fresh_database("orders").await,
         // A loaded 2-core machine opens connections slowly: wait longer than in production.
@@ -95,13 +85,19 @@ pub(crate) async fn start_orders_with(
         redis_url: redis_url.to_owned(),
         redis_prefix: testing::redis_prefix(),
     };
+    let url = serve_orders(users, catalog, stores.clone(), test_reconciler()).await;
+    (url, stores)
+}
+
+/// One more replica of the order service over `stores`; returns its URL.
+pub(crate) async fn serve_orders(users: &str, catalog: &str, stores: Stores, reconcile: ReconcileArgs) -> String {
     let config = Config {
         port: 0,
-        stores: stores.clone(),
+        stores,
         user_service_url: users.to_owned(),
         catalog_service_url: catalog.to_owned(),
         // Generous: 50 concurrent orders on a 2-core machine in a debug build are slow.
-        downstream_timeout_ms: 10_000,
+        downstream_timeout_ms: 5_000,
         downstream_deadline_ms: 5_000,
         saga_timeout_ms: 20_000,
         reconcile,
@@ -113,7 +109,7 @@ pub(crate) async fn start_orders_with(
     let server = order_service::build(config).await.unwrap();
     let url = format!("http://127.0.0.1:{}", server.port());
     tokio::spawn(server.run(std::future::pending()));
-    (url, stores)
+    url
 }
 
 impl Platform {

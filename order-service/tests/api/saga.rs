@@ -13,7 +13,7 @@ use serde_json::Value;
 use service_kit::testing::problem_of;
 use uuid::Uuid;
 
-use crate::helpers::{Platform, id_of, start_orders};
+use crate::helpers::{Platform, id_of, serve_orders, start_orders, test_reconciler};
 
 /// Forwards to the real catalog, each reserve `delay` late: a saga slow enough to be
 /// cut by the client midway.
@@ -60,13 +60,20 @@ async fn slow_catalog(target: &str, delay: Duration) -> String {
 /// Stores an order as a saga leaves it when its process dies: `reserving`, last
 /// touched an hour ago, with lines `(product, quantity, state, unit price)`.
 async fn crashed_order(p: &Platform, user: Uuid, lines: &[(Uuid, i32, &str, Option<i64>)]) -> Uuid {
+    order_in_saga(p, user, lines, 3600.0).await
+}
+
+/// `crashed_order`, last touched `idle_secs` ago (0: a saga still running, as far as
+/// the reconciler can tell).
+async fn order_in_saga(p: &Platform, user: Uuid, lines: &[(Uuid, i32, &str, Option<i64>)], idle_secs: f64) -> Uuid {
     let id = Uuid::new_v4();
     sqlx::query(
         "INSERT INTO orders (id, user_id, status, total_cents, created_at, updated_at)
-         VALUES ($1, $2, 'reserving', 0, now() - interval '1 hour', now() - interval '1 hour')",
+         VALUES ($1, $2, 'reserving', 0, now() - make_interval(secs => $3), now() - make_interval(secs => $3))",
     )
     .bind(id)
     .bind(user)
+    .bind(idle_secs)
     .execute(&p.db)
     .await
     .unwrap();
@@ -405,4 +412,45 @@ async fn nul_bytes_and_out_of_range_numbers_are_a_422_naming_the_field() {
     }
     assert_eq!(p.order_count().await, 0);
     assert_eq!(p.stock(product).await, 10);
+}
+
+#[tokio::test]
+async fn three_replicas_compensate_each_crashed_saga_once() {
+    // Arrange: 30 sagas, each holding 1 unit of one product at the catalog, that
+    // look alive; three replicas, each with its reconciler.
+    let p = Platform::start().await;
+    let user = p.user().await;
+    let product = p.product(100, 100).await;
+    for _ in 0..30 {
+        let id = order_in_saga(&p, user, &[(product, 1, "to_reserve", None)], 0.0).await;
+        p.reserve_at_catalog(product, id, 1).await;
+    }
+    assert_eq!(p.stock(product).await, 70);
+    for _ in 0..2 {
+        serve_orders(&p.users, &p.catalog, p.stores.clone(), test_reconciler()).await;
+    }
+
+    // Act: every saga dies at once, so that the three reconcilers race for them.
+    sqlx::query("UPDATE orders SET updated_at = now() - interval '1 hour'")
+        .execute(&p.db)
+        .await
+        .unwrap();
+
+    // Assert: every one failed and released, each taken by exactly one replica.
+    p.eventually("all released", Duration::from_secs(20), || async {
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE stock_released_at IS NULL")
+            .fetch_one(&p.db)
+            .await
+            .unwrap();
+        left == 0
+    })
+    .await;
+    assert_eq!(p.stock(product).await, 100);
+    p.eventually("counted", Duration::from_secs(5), || async {
+        // The three replicas share this process's metrics recorder: one count per order.
+        p.metrics()
+            .await
+            .contains("orders_reconciled_total{service=\"order-service\",action=\"compensated\"} 30\n")
+    })
+    .await;
 }
