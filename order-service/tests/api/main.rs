@@ -7,5 +7,6 @@ mod faults;
 mod helpers;
 mod idempotency;
 mod journey;
+mod reconcile;
 mod saga;
 mod worker;
