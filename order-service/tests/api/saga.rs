@@ -210,3 +210,72 @@ async fn nul_bytes_and_out_of_range_numbers_are_a_422_naming_the_field() {
     assert_eq!(p.order_count().await, 0);
     assert_eq!(p.stock(product).await, 10);
 }
+
+#[tokio::test]
+async fn orders_cut_at_50_ms_leave_exactly_the_stock_their_live_orders_hold() {
+    // Arrange: issue 11's reproduction, five orders of 50 lines over 50 products of 10.
+    let p = Platform::start().await;
+    let user = p.user().await;
+    let mut products = Vec::new();
+    for _ in 0..50 {
+        products.push(p.product(100, 10).await);
+    }
+    let lines: Vec<(Uuid, i64)> = products.iter().map(|id| (*id, 1)).collect();
+
+    // Act: every client gives up after 50 ms.
+    let sends: Vec<_> = (0..5)
+        .map(|n| {
+            let req = p
+                .order_request(user, &lines)
+                .header("idempotency-key", format!("cut-{n}"))
+                .timeout(Duration::from_millis(50));
+            tokio::spawn(req.send())
+        })
+        .collect();
+    for sent in sends {
+        let _ = sent.await.unwrap();
+    }
+
+    // Assert: once settled, the catalog holds back exactly what live orders hold.
+    p.eventually("every saga settled", Duration::from_secs(30), || async {
+        let reserving: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE status = 'reserving'")
+            .fetch_one(&p.db)
+            .await
+            .unwrap();
+        reserving == 0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(600)).await; // reconciler passes release what is left
+    for product in &products {
+        let held: i64 = sqlx::query_scalar(
+            "SELECT coalesce(sum(i.quantity), 0)::bigint FROM order_items i JOIN orders o ON o.id = i.order_id
+             WHERE i.product_id = $1 AND o.status IN ('pending', 'completed')",
+        )
+        .bind(product)
+        .fetch_one(&p.db)
+        .await
+        .unwrap();
+        assert_eq!(p.stock(*product).await + held, 10, "product {product}");
+    }
+    // And each key, asked again, answers with the order it stored, if any.
+    for n in 0..5 {
+        let key = format!("cut-{n}");
+        let stored: Option<Uuid> = sqlx::query_scalar("SELECT order_id FROM idempotency_keys WHERE key = $1")
+            .bind(&key)
+            .fetch_optional(&p.db)
+            .await
+            .unwrap();
+        let again = p
+            .order_request(user, &lines)
+            .header("idempotency-key", &key)
+            .send()
+            .await
+            .unwrap();
+        if let Some(stored) = stored {
+            let location = again.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+            let body: Value = again.json().await.unwrap();
+            let answered = location.unwrap_or_else(|| format!("/orders/{}", id_of(&body)));
+            assert_eq!(answered, format!("/orders/{stored}"), "key {key}: {body}");
+        }
+    }
+}
