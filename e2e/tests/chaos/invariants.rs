@@ -33,6 +33,8 @@ pub struct State {
     lines: Vec<(Uuid, Uuid, i64)>,
     /// (order, product, quantity) of every reservation the catalog still holds.
     held: Vec<(Uuid, Uuid, i64)>,
+    /// Failed orders by the step that failed them, most first.
+    pub failures: Vec<(String, i64)>,
 }
 
 impl State {
@@ -53,11 +55,19 @@ impl State {
         let lines = sqlx::query_as("SELECT order_id, product_id, quantity::bigint FROM order_items")
             .fetch_all(orders)
             .await?;
+        // Through jsonb so that a schema without `failure_kind` (before the saga) reads too.
+        let failures = sqlx::query_as(
+            "SELECT coalesce(to_jsonb(o) ->> 'failure_kind', 'unknown') AS kind, count(*)
+             FROM orders o WHERE status = 'failed' GROUP BY kind ORDER BY count(*) DESC",
+        )
+        .fetch_all(orders)
+        .await?;
         Ok(Self {
             stock: stock.into_iter().collect(),
             orders: rows.into_iter().map(|(id, u, s, a)| (id, (u, s, a))).collect(),
             lines,
             held,
+            failures,
         })
     }
 

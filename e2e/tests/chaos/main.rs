@@ -38,8 +38,8 @@ const GAP: Duration = Duration::from_secs(8);
 const DISCONNECTS: usize = 200;
 /// Products: most with ample stock, a few scarce ones that run out under the load, so
 /// that refusals and the release of a half-reserved order happen too.
-const AMPLE: (usize, i64) = (8, 5_000);
-const SCARCE: (usize, i64) = (4, 40);
+const AMPLE: (usize, i64) = (10, 5_000);
+const SCARCE: (usize, i64) = (2, 40);
 
 /// Progress on stderr (shown with `--no-capture`, as `make chaos` runs it), each line
 /// stamped with the seconds since the start.
@@ -244,6 +244,8 @@ async fn under_faults_no_stock_leaks_and_no_order_is_lost_stuck_or_doubled() {
         settled.elapsed().as_secs(),
         run_dir.display()
     );
+    let failures: Vec<String> = state.failures.iter().map(|(kind, n)| format!("{kind} {n}")).collect();
+    println!("(failed orders by failing step: {})", failures.join(", "));
     let mut by_invariant: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for v in &violations {
         by_invariant.entry(v.invariant).or_default().push(&v.detail);
