@@ -113,8 +113,12 @@ pub async fn run(
     if failure.is_none() && sql::status(&state.db, id).await?.as_deref() == Some("reserving") {
         failure = finish_reserved(state, id).await?;
     }
-    if let Some(f) = &failure {
-        sql::fail(&state.db, id, f.kind, &f.reason).await?;
+    if let Some(f) = &failure
+        && !sql::fail(&state.db, id, f.kind, &f.reason).await?
+    {
+        // The reconciler failed it first (its release is why a reserve was refused):
+        // the stored failure is the answer, the same as a replay will give.
+        failure = None;
     }
     if sql::status(&state.db, id).await?.as_deref() == Some("failed") {
         release_all(state, id, rid).await?;
