@@ -83,10 +83,10 @@ impl Downstream {
         cap.map_or(own, |cap| cap.min(own))
     }
 
-    /// Whether the user exists.
-    pub async fn user_exists(&self, user_id: Uuid, rid: Option<&HeaderValue>) -> Result<bool, CallError> {
+    /// Whether the user exists, asking until `cap` at the latest.
+    pub async fn user_exists(&self, user_id: Uuid, rid: Option<&HeaderValue>, cap: Instant) -> Result<bool, CallError> {
         let url = format!("{}/users/{user_id}", self.users);
-        let until = self.deadline(None);
+        let until = self.deadline(Some(cap));
         match self.send(|| self.http.get(&url), rid, "user-service", until).await {
             Ok(_) => Ok(true),
             Err(CallError::NotFound) => Ok(false),
@@ -221,7 +221,7 @@ mod tests {
         let d = Downstream::new(&closed, &closed, Duration::from_secs(5), Duration::from_millis(400))
             .unwrap_or_else(|e| panic!("{e}"));
         let start = Instant::now();
-        let got = d.user_exists(Uuid::nil(), None).await;
+        let got = d.user_exists(Uuid::nil(), None, start + Duration::from_secs(60)).await;
         let took = start.elapsed();
         assert!(matches!(got, Err(CallError::Unavailable(_))), "{got:?}");
         assert!(took <= Duration::from_millis(700), "gave up after {took:?}");

@@ -71,9 +71,9 @@ pub struct Config {
     /// and 502/503/504); below the request timeout, so retries never outlast the request.
     #[arg(long, env = "DOWNSTREAM_DEADLINE_MS", default_value_t = 4000)]
     pub downstream_deadline_ms: u64,
-    /// Time the saga of one order may spend reserving; then it releases what it took and
-    /// fails the order (503). Below the request timeout, so the client usually hears how
-    /// it ended.
+    /// Time one order may spend checking its user and reserving; then it releases what
+    /// it took and fails the order (503). Below the request timeout, so that the client
+    /// hears how its order ended.
     #[arg(long, env = "SAGA_TIMEOUT_MS", default_value_t = 8000)]
     pub saga_timeout_ms: u64,
     /// The reconciler of orders.

@@ -83,7 +83,10 @@ async fn place(
     fingerprint: String,
     rid: Option<HeaderValue>,
 ) -> Result<Created, Rejected> {
-    match state.downstream.user_exists(req.user_id, rid.as_ref()).await {
+    // One budget for the user check and the reservations, so that the client hears
+    // how its order ended before the request timeout.
+    let deadline = tokio::time::Instant::now() + state.saga_timeout;
+    match state.downstream.user_exists(req.user_id, rid.as_ref(), deadline).await {
         Ok(true) => {}
         Ok(false) => {
             return Err(Problem::unprocessable(format!("user {} does not exist", req.user_id))
@@ -103,7 +106,7 @@ async fn place(
         }
         return Err(Problem::conflict("this Idempotency-Key changed hands meanwhile, retry").into());
     }
-    let failure = saga::run(state, id, state.saga_timeout, rid.as_ref())
+    let failure = saga::run(state, id, deadline, rid.as_ref())
         .await
         .map_err(|e| internal(id, &e))?;
     let order = db::get_order(&state.db, id).await?.ok_or_else(Problem::internal)?;

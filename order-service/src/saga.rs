@@ -9,8 +9,6 @@
 //! The request runs the saga in a spawned task and awaits it: dropping the request
 //! future (a disconnect, the request timeout) does not drop the saga.
 
-use std::time::Duration;
-
 use axum::http::HeaderValue;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -65,23 +63,25 @@ impl Failure {
     }
 }
 
-/// Runs the saga of a freshly stored order within `timeout`; `Some(failure)` when this
-/// run failed it. Lines already reserved (a rerun) are skipped.
+/// Runs the saga of a freshly stored order, reserving until `deadline`; `Some(failure)`
+/// when this run failed it. Lines already reserved (a rerun) are skipped.
 #[tracing::instrument(skip_all, fields(order.id = %id))]
 pub async fn run(
     state: &AppState,
     id: Uuid,
-    timeout: Duration,
+    deadline: Instant,
     rid: Option<&HeaderValue>,
 ) -> anyhow::Result<Option<Failure>> {
-    let deadline = Instant::now() + timeout;
     let lines = sql::lines(&state.db, id).await?;
     let mut failure = None;
     for (no, line) in lines.iter().enumerate().filter(|(_, l)| l.state == "to_reserve") {
         if Instant::now() >= deadline {
             failure = Some(Failure::new(
                 FailureKind::Unavailable,
-                format!("the catalog did not reserve every line within {timeout:?}"),
+                format!(
+                    "the catalog did not reserve every line within the order's {:?}",
+                    state.saga_timeout
+                ),
                 None,
             ));
             break;
@@ -184,5 +184,41 @@ pub async fn enqueue(state: &AppState, id: Uuid) {
             }
         }
         Err(e) => tracing::warn!(error.message = %e, order.id = %id, "cannot queue order, the reconciler will"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line() -> Line {
+        Line {
+            product_id: Uuid::nil(),
+            quantity: 3,
+            line_no: Some(4),
+            state: "to_reserve".into(),
+            unit_price_cents: None,
+        }
+    }
+
+    #[test]
+    fn a_refused_reserve_blames_the_line_unless_the_catalog_is_away() {
+        let short = Failure::of_reserve(4, &line(), CallError::Conflict("only 1 left".into()));
+        assert_eq!(short.kind, FailureKind::OutOfStock);
+        assert_eq!(short.field.as_deref(), Some("items[4].product_id"));
+        assert!(short.reason.contains("only 1 left"), "{}", short.reason);
+        let unknown = Failure::of_reserve(0, &line(), CallError::NotFound);
+        assert_eq!(
+            (unknown.kind, unknown.field.as_deref()),
+            (FailureKind::UnknownProduct, Some("items[0].product_id"))
+        );
+        let away = Failure::of_reserve(0, &line(), CallError::Unavailable("timed out".into()));
+        assert_eq!((away.kind, away.field), (FailureKind::Unavailable, None));
+    }
+
+    #[test]
+    fn a_reason_from_another_service_is_stored_without_nul() {
+        let f = Failure::of_reserve(0, &line(), CallError::Conflict("bad\0detail".into()));
+        assert!(!f.reason.contains('\0'));
     }
 }

@@ -26,7 +26,7 @@ pub struct AppState {
     pub downstream: Downstream,
     /// The work queue.
     pub queue: Queue,
-    /// Time the saga of one order may spend reserving.
+    /// Time one order may spend checking its user and reserving.
     pub saga_timeout: Duration,
 }
 
