@@ -13,12 +13,13 @@ deps: ## install (apt) and start PostgreSQL and Redis on loopback when needed
 build: ## build every binary in release mode
 	cargo build --release --workspace --bins
 
-test: deps ## format check, clippy, every test (real PostgreSQL, Redis, Prometheus), deploy checks
+test: deps ## format check, clippy, every test (real PostgreSQL, Redis, Prometheus), deploy checks, chaos
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
 	bash scripts/nextest.sh --workspace --exclude e2e
 	bash scripts/check-deploy.sh
 	bash scripts/nextest.sh -p e2e --test platform  # alone: it measures CPU, other tests would blur it
+	bash scripts/chaos.sh  # alone too: it kills and pauses processes on a timetable
 
 chaos: deps ## faults under load (kill -9, Redis loss and pause, PostgreSQL restart, disconnects), then invariants
 	@bash scripts/chaos.sh

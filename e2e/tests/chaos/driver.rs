@@ -24,6 +24,9 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 pub enum Answer {
     /// A status and, for a success, the order id in the body.
     Status(u16, Option<Uuid>),
+    /// A 409 asking to retry later with the same key: a request with that key (or the
+    /// order it started) is still at work.
+    RetryLater,
     /// No answer: the client timed out or the connection failed.
     Lost(String),
 }
@@ -33,7 +36,8 @@ pub enum Answer {
 pub struct Attempt {
     pub key: String,
     pub user: Uuid,
-    pub answers: Vec<Answer>,
+    /// Every answer, with when it came.
+    pub answers: Vec<(Instant, Answer)>,
     /// Its first request was cut short by a tiny client timeout.
     pub disconnected: bool,
 }
@@ -44,9 +48,9 @@ impl Attempt {
         let mut ids: Vec<Uuid> = self
             .answers
             .iter()
-            .filter_map(|a| match a {
+            .filter_map(|(_, a)| match a {
                 Answer::Status(_, id) => *id,
-                Answer::Lost(_) => None,
+                Answer::RetryLater | Answer::Lost(_) => None,
             })
             .collect();
         ids.sort();
@@ -54,13 +58,26 @@ impl Attempt {
         ids
     }
 
+    /// What each answer between `from` and `to` was, short: `201`, `503`, `lost`.
+    pub fn answered_between(&self, from: Instant, to: Instant) -> impl Iterator<Item = String> + '_ {
+        self.answers
+            .iter()
+            .filter(move |(at, _)| (from..to).contains(at))
+            .map(|(_, a)| match a {
+                Answer::Status(s, _) => s.to_string(),
+                Answer::RetryLater => "409 retry later".into(),
+                Answer::Lost(_) => "lost".into(),
+            })
+    }
+
     /// The answers in order, short: `lost (timeout) -> 503 -> 200`.
     pub fn history(&self) -> String {
         let short: Vec<String> = self
             .answers
             .iter()
-            .map(|a| match a {
+            .map(|(_, a)| match a {
                 Answer::Status(s, _) => s.to_string(),
+                Answer::RetryLater => "409 retry later".into(),
                 Answer::Lost(why) => format!("lost ({})", why.chars().take(60).collect::<String>()),
             })
             .collect();
@@ -225,12 +242,14 @@ impl Driver {
                     if first && status == 201 {
                         lock(&self.books).latencies.push(sent.elapsed());
                     }
-                    // A 409 about the key means the first request may still be at work.
-                    let in_progress = status == 409 && text.contains("in progress");
-                    (
-                        Answer::Status(status, id.filter(|_| status < 300)),
-                        status >= 500 || in_progress,
-                    )
+                    // The order service words it "still in progress" (the key) or "still
+                    // being placed" (the order), and asks for a retry either way; a 409
+                    // for missing stock asks for nothing.
+                    if status == 409 && text.contains("retry") {
+                        (Answer::RetryLater, true)
+                    } else {
+                        (Answer::Status(status, id.filter(|_| status < 300)), status >= 500)
+                    }
                 }
                 Err(e) => {
                     disconnected |= first && first_timeout.is_some() && e.is_timeout();
@@ -242,14 +261,14 @@ impl Driver {
                 self.cut.fetch_add(usize::from(disconnected), Ordering::SeqCst);
                 self.short_ended.fetch_add(1, Ordering::SeqCst);
             }
-            answers.push(answer);
+            answers.push((Instant::now(), answer));
             if !doubt || on_doubt == OnDoubt::WalkAway || Instant::now() + pause > deadline {
                 break;
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(2));
         }
-        let accepted = if let Some(Answer::Status(200 | 201, Some(id))) = answers.last() {
+        let accepted = if let Some((_, Answer::Status(200 | 201, Some(id)))) = answers.last() {
             // Reading the order back is part of the journey.
             let _ = self.client.get(format!("{}/orders/{id}", self.order)).send().await;
             true

@@ -16,6 +16,7 @@ pub const STUCK: &str = "no order pending or reserving older than the settle tim
 pub const FAILED_HOLD: &str = "a failed order holds no stock";
 pub const ONE_PER_KEY: &str = "one order per Idempotency-Key";
 pub const LOST: &str = "an accepted order is never lost";
+pub const COHERENT: &str = "the catalog API serves the stock its database holds";
 
 /// One broken invariant, about one thing.
 pub struct Violation {
@@ -101,6 +102,27 @@ impl State {
                 invariant: LOST,
                 detail: format!("order {id} was answered 2xx but is not in the orders database"),
             });
+        }
+        out
+    }
+
+    /// Beyond the issue's list: once settled, `GET /products/{id}` (served from the
+    /// Redis cache when it can be) says what the database says, whatever the Redis
+    /// restart and pause did to the cache and its invalidations.
+    pub async fn cache_coherent(&self, client: &reqwest::Client, catalog: &str) -> Vec<Violation> {
+        let mut out = Vec::new();
+        for (product, stored) in &self.stock {
+            let served = async {
+                let r = client.get(format!("{catalog}/products/{product}")).send().await.ok()?;
+                r.json::<serde_json::Value>().await.ok()?["stock"].as_i64()
+            }
+            .await;
+            if served != Some(*stored) {
+                out.push(Violation {
+                    invariant: COHERENT,
+                    detail: format!("product {product}: the database holds {stored}, the API serves {served:?}"),
+                });
+            }
         }
         out
     }

@@ -4,9 +4,11 @@
 //! kill -9 of the order service mid-flight, kill -9 of the worker, a Redis restart that
 //! loses every key, Redis paused for 8 s, a PostgreSQL restart, and 200 client
 //! disconnects at random points of an order. Then it stops the faults, lets the
-//! reconciler settle, checks the invariants against the databases, prints a table and
-//! fails naming every violated invariant. Run it alone: it measures nothing, but it
-//! kills and pauses processes on a timetable that other load would blur.
+//! reconciler settle, and checks against the databases the four invariants
+//! (stock conserved, nothing stuck, failed orders hold nothing, one order per key) and
+//! two more (no accepted order lost, the catalog API agrees with its database); it
+//! prints a table and fails naming every violated invariant. Run it alone: it measures
+//! nothing, but it kills and pauses processes on a timetable other load would blur.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, unreachable_pub)]
 
@@ -93,7 +95,8 @@ async fn under_faults_no_stock_leaks_and_no_order_is_lost_stuck_or_doubled() {
     );
 
     // Act: load throughout, the faults one after another.
-    let mut faults: Vec<String> = Vec::new();
+    // What each fault was, and when it began: its window runs to the next one's start.
+    let mut faults: Vec<(String, Instant)> = Vec::new();
     let loadgen = tokio::spawn(loadgen(bin_dir.clone(), run_dir.clone(), shop_urls(&shop)));
     let stop = Arc::new(AtomicBool::new(false));
     let steady = tokio::spawn(driver.clone().steady(DRIVER_RATE, stop.clone()));
@@ -107,22 +110,24 @@ async fn under_faults_no_stock_leaks_and_no_order_is_lost_stuck_or_doubled() {
     let mut bursts: JoinSet<bool> = JoinSet::new();
     let burst = order_burst(&driver, 12, &mut bursts).await;
     tokio::time::sleep(driver.median_latency() / 2).await;
+    let at = Instant::now();
     shop.kill(Part::Order);
     clock.say(format!("fault 1: kill -9 order-service with {burst} orders just sent"));
     tokio::time::sleep(Duration::from_secs(1)).await;
     shop.restart(Part::Order).await;
-    faults.push("kill -9 order-service mid-flight, restarted after 1 s".into());
+    faults.push(("kill -9 order-service mid-flight, restarted after 1 s".into(), at));
     clock.say("order-service restarted");
     tokio::time::sleep(GAP).await;
 
     let queued = settled_burst(&driver, 30).await;
+    let at = Instant::now();
     shop.kill(Part::Worker);
     clock.say(format!(
         "fault 2: kill -9 order-worker right after {queued} orders were queued"
     ));
     tokio::time::sleep(Duration::from_secs(2)).await;
     shop.restart(Part::Worker).await;
-    faults.push("kill -9 order-worker with a backlog, restarted after 2 s".into());
+    faults.push(("kill -9 order-worker with a backlog, restarted after 2 s".into(), at));
     clock.say("order-worker restarted");
     tokio::time::sleep(GAP).await;
 
@@ -130,22 +135,28 @@ async fn under_faults_no_stock_leaks_and_no_order_is_lost_stuck_or_doubled() {
     clock.say(format!(
         "fault 3: Redis restart, every key lost, right after {queued} orders were queued"
     ));
+    let at = Instant::now();
     redis.restart_empty(Duration::from_secs(1)).await;
-    faults.push("Redis kill -9 and restart with no data (queue and caches lost), down 1 s".into());
+    faults.push((
+        "Redis kill -9 and restart with no data (queue and caches lost), down 1 s".into(),
+        at,
+    ));
     clock.say("Redis back, empty");
     tokio::time::sleep(GAP).await;
 
     clock.say("fault 4: Redis paused (SIGSTOP) for 8 s");
+    let at = Instant::now();
     redis.pause(Duration::from_secs(8)).await;
-    faults.push("Redis paused 8 s (SIGSTOP, then SIGCONT)".into());
+    faults.push(("Redis paused 8 s (SIGSTOP, then SIGCONT)".into(), at));
     clock.say("Redis resumed");
     tokio::time::sleep(GAP).await;
 
     clock.say("fault 5: PostgreSQL crash restart, down 3 s");
+    let at = Instant::now();
     tokio::task::block_in_place(|| {
         tokio::runtime::Handle::current().block_on(pg.restart(Duration::from_secs(3)));
     });
-    faults.push("PostgreSQL restart (-m immediate), down 3 s".into());
+    faults.push(("PostgreSQL restart (-m immediate), down 3 s".into(), at));
     clock.say("PostgreSQL back");
     tokio::time::sleep(GAP).await;
 
@@ -153,9 +164,11 @@ async fn under_faults_no_stock_leaks_and_no_order_is_lost_stuck_or_doubled() {
     clock.say(format!(
         "fault 6: {DISCONNECTS} client disconnects, client timeouts up to {aim:?} (the median order latency)"
     ));
+    let at = Instant::now();
     let mut cut_short = driver.disconnects(DISCONNECTS, aim).await;
-    faults.push(format!(
-        "{DISCONNECTS} client disconnects (timeouts 0.5 ms to {aim:?}), half retried"
+    faults.push((
+        format!("{DISCONNECTS} client disconnects (timeouts 0.5 ms to {aim:?}), half retried"),
+        at,
     ));
     clock.say(format!(
         "{DISCONNECTS} requests cut; faults over, waiting for the journeys in flight"
@@ -166,6 +179,7 @@ async fn under_faults_no_stock_leaks_and_no_order_is_lost_stuck_or_doubled() {
     while cut_short.join_next().await.is_some() {}
     while bursts.join_next().await.is_some() {}
     let summary = loadgen.await.unwrap();
+    let load_over = Instant::now();
     clock.say("load over");
 
     // Settle: give the worker and the reconciler time, then read the databases.
@@ -185,7 +199,8 @@ async fn under_faults_no_stock_leaks_and_no_order_is_lost_stuck_or_doubled() {
     let mut clean_in_a_row = 0;
     let state = loop {
         let state = State::read(&catalog_db, &orders_db).await.unwrap();
-        let found = state.violations(&initial, &attempts, &accepted, settle as f64);
+        let mut found = state.violations(&initial, &attempts, &accepted, settle as f64);
+        found.extend(state.cache_coherent(&shop.client, &shop.url(Part::Catalog)).await);
         let clean = found.is_empty() && state.unsettled() == 0;
         clean_in_a_row = if clean { clean_in_a_row + 1 } else { 0 };
         let waited = settled.elapsed().as_secs();
@@ -204,7 +219,8 @@ async fn under_faults_no_stock_leaks_and_no_order_is_lost_stuck_or_doubled() {
     clock.say(format!("settled after {} s", settled.elapsed().as_secs()));
 
     // Assert: the table, then every violation named.
-    let violations = state.violations(&initial, &attempts, &accepted, settle as f64);
+    let mut violations = state.violations(&initial, &attempts, &accepted, settle as f64);
+    violations.extend(state.cache_coherent(&shop.client, &shop.url(Part::Catalog)).await);
     let loadgen_orders = summary["endpoints"]
         .as_array()
         .into_iter()
@@ -227,9 +243,15 @@ async fn under_faults_no_stock_leaks_and_no_order_is_lost_stuck_or_doubled() {
         ("faults injected", (faults.len() - 1 + DISCONNECTS).to_string()),
         ("violations", violations.len().to_string()),
     ];
-    println!("\nfaults, in order:");
-    for (i, f) in faults.iter().enumerate() {
-        println!("  {}. {f}", i + 1);
+    println!("\nfaults, in order, and the answers to keyed order requests until the next one:");
+    for (i, (what, from)) in faults.iter().enumerate() {
+        let to = faults.get(i + 1).map_or(load_over, |f| f.1);
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        for answer in attempts.iter().flat_map(|a| a.answered_between(*from, to)) {
+            *seen.entry(answer).or_default() += 1;
+        }
+        let seen: Vec<String> = seen.iter().map(|(a, n)| format!("{a} x{n}")).collect();
+        println!("  {}. {what}\n     {}", i + 1, seen.join(", "));
     }
     println!("\n| {:<18} | {:>8} |\n|{:-<20}|{:->10}|", "chaos run", "", "", ":");
     for (name, value) in rows {
