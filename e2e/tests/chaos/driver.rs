@@ -36,8 +36,10 @@ pub enum Answer {
 pub struct Attempt {
     pub key: String,
     pub user: Uuid,
-    /// Every answer, with when it came.
-    pub answers: Vec<(Instant, Answer)>,
+    /// When its first order request left.
+    pub sent: Instant,
+    /// Every answer, in order.
+    pub answers: Vec<Answer>,
     /// Its first request was cut short by a tiny client timeout.
     pub disconnected: bool,
 }
@@ -48,7 +50,7 @@ impl Attempt {
         let mut ids: Vec<Uuid> = self
             .answers
             .iter()
-            .filter_map(|(_, a)| match a {
+            .filter_map(|a| match a {
                 Answer::Status(_, id) => *id,
                 Answer::RetryLater | Answer::Lost(_) => None,
             })
@@ -58,16 +60,13 @@ impl Attempt {
         ids
     }
 
-    /// What each answer between `from` and `to` was, short: `201`, `503`, `lost`.
-    pub fn answered_between(&self, from: Instant, to: Instant) -> impl Iterator<Item = String> + '_ {
-        self.answers
-            .iter()
-            .filter(move |(at, _)| (from..to).contains(at))
-            .map(|(_, a)| match a {
-                Answer::Status(s, _) => s.to_string(),
-                Answer::RetryLater => "409 retry later".into(),
-                Answer::Lost(_) => "lost".into(),
-            })
+    /// How it ended, short: `201`, `503`, `409 retry later`, `lost`.
+    pub fn outcome(&self) -> String {
+        match self.answers.last() {
+            Some(Answer::Status(s, _)) => s.to_string(),
+            Some(Answer::RetryLater) => "409 retry later".into(),
+            Some(Answer::Lost(_)) | None => "lost".into(),
+        }
     }
 
     /// The answers in order, short: `lost (timeout) -> 503 -> 200`.
@@ -75,7 +74,7 @@ impl Attempt {
         let short: Vec<String> = self
             .answers
             .iter()
-            .map(|(_, a)| match a {
+            .map(|a| match a {
                 Answer::Status(s, _) => s.to_string(),
                 Answer::RetryLater => "409 retry later".into(),
                 Answer::Lost(why) => format!("lost ({})", why.chars().take(60).collect::<String>()),
@@ -219,6 +218,7 @@ impl Driver {
         let body = json!({ "user_id": user, "items": lines });
         let deadline = Instant::now() + RETRY_FOR;
         let mut answers = Vec::new();
+        let sent = Instant::now();
         let mut disconnected = false;
         let mut pause = Duration::from_millis(200);
         loop {
@@ -231,7 +231,7 @@ impl Driver {
             if first && let Some(t) = first_timeout {
                 request = request.timeout(t);
             }
-            let sent = Instant::now();
+            let this = Instant::now();
             let answer = match request.send().await {
                 Ok(r) => {
                     let status = r.status().as_u16();
@@ -240,7 +240,7 @@ impl Driver {
                         .ok()
                         .and_then(|v| v["id"].as_str()?.parse().ok());
                     if first && status == 201 {
-                        lock(&self.books).latencies.push(sent.elapsed());
+                        lock(&self.books).latencies.push(this.elapsed());
                     }
                     // The order service words it "still in progress" (the key) or "still
                     // being placed" (the order), and asks for a retry either way; a 409
@@ -261,14 +261,14 @@ impl Driver {
                 self.cut.fetch_add(usize::from(disconnected), Ordering::SeqCst);
                 self.short_ended.fetch_add(1, Ordering::SeqCst);
             }
-            answers.push((Instant::now(), answer));
+            answers.push(answer);
             if !doubt || on_doubt == OnDoubt::WalkAway || Instant::now() + pause > deadline {
                 break;
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(2));
         }
-        let accepted = if let Some((_, Answer::Status(200 | 201, Some(id)))) = answers.last() {
+        let accepted = if let Some(Answer::Status(200 | 201, Some(id))) = answers.last() {
             // Reading the order back is part of the journey.
             let _ = self.client.get(format!("{}/orders/{id}", self.order)).send().await;
             true
@@ -278,6 +278,7 @@ impl Driver {
         lock(&self.books).attempts.push(Attempt {
             key,
             user,
+            sent,
             answers,
             disconnected,
         });
