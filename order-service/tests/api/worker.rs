@@ -30,7 +30,10 @@ async fn a_job_of_a_killed_worker_is_completed_exactly_once_after_restart() {
         .await
         .unwrap();
     let processing = format!("{}orders:processing", p.stores.redis_prefix);
-    let slow = p.worker(u64::MAX / 4, 1);
+    // Long enough to be caught mid-job, but bounded: the work runs on a blocking thread
+    // that aborting the worker cannot stop, and the test's runtime waits for it on exit (an
+    // endless job hung the test whenever it had started before the abort landed).
+    let slow = p.worker(1_000_000_000, 1);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     // Taken (on the processing list) and started (the attempt is counted).
     while redis.llen::<_, u64>(&processing).await.unwrap() == 0 || p.status_of(id).await.1 == 0 {
