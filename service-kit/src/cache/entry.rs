@@ -14,9 +14,12 @@
 //! is newer. Markers live as long as values (the TTL), which outlasts any read still
 //! in flight, and the first read after a write replaces its marker with the new value.
 
-/// Puts a value unless the key holds the same or a newer version, or a deletion.
-/// KEYS[1] = key; ARGV = version, entry, ttl seconds. Returns 1 when stored.
-pub(crate) const PUT_IF_NEWER: &str = r"
+/// The rule both scripts share, so that a put and an invalidation can never disagree on
+/// what is newer: return 0 when the key holds a deletion, a value at `ARGV[1]` or newer,
+/// or a marker newer than `ARGV[1]`.
+macro_rules! refuse_if_not_newer {
+    () => {
+        r"
 local cur = redis.call('GET', KEYS[1])
 if cur then
   local kind, v = string.match(cur, '^(%a):(%d*)')
@@ -26,25 +29,27 @@ if cur then
   if kind == 'd' and v and v >= mine then return 0 end
   if kind == 't' and v and v > mine then return 0 end
 end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+"
+    };
+}
+
+/// Puts a value unless the key holds the same or a newer version, or a deletion.
+/// KEYS[1] = key; ARGV = version, entry, ttl seconds. Returns 1 when stored.
+pub(crate) const PUT_IF_NEWER: &str = concat!(
+    refuse_if_not_newer!(),
+    r"redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return 1
-";
+"
+);
 
 /// Marks the key invalidated at a version, unless it already holds something as new
 /// or a deletion. KEYS[1] = key; ARGV = version, ttl seconds. Returns 1 when marked.
-pub(crate) const INVALIDATE: &str = r"
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local kind, v = string.match(cur, '^(%a):(%d*)')
-  local mine = tonumber(ARGV[1])
-  if kind == 'g' then return 0 end
-  v = tonumber(v)
-  if kind == 'd' and v and v >= mine then return 0 end
-  if kind == 't' and v and v > mine then return 0 end
-end
-redis.call('SET', KEYS[1], 't:' .. ARGV[1], 'EX', ARGV[2])
+pub(crate) const INVALIDATE: &str = concat!(
+    refuse_if_not_newer!(),
+    r"redis.call('SET', KEYS[1], 't:' .. ARGV[1], 'EX', ARGV[2])
 return 1
-";
+"
+);
 
 /// The deletion marker.
 pub(crate) const GONE: &str = "g:";
