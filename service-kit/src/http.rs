@@ -1,20 +1,16 @@
 //! The HTTP shell every service shares: common flags, the standard routes (`/health`,
 //! `/ready`, `/metrics`), and the layers around the service's own routes.
 //!
-//! Layer order, outermost first: request id (so every log line and response has one),
-//! trace, timeout, body limit, then the routes with the metrics middleware.
+//! Layer order, outermost first: the request context (request id, span, timeout), the
+//! body limit, then the routes with the metrics middleware.
 
 use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::middleware;
 use axum::routing::get;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 use crate::telemetry::LogFormat;
 use crate::{Problem, Readiness, metrics};
@@ -50,34 +46,57 @@ impl Default for HttpArgs {
     }
 }
 
+/// The layers [`finish`] puts around a service's routes, innermost first. Each
+/// includes the ones before it; [`finish_upto`] stops at one so that
+/// `examples/layers.rs` can measure what each costs per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Layer {
+    /// The routes, the standard routes and the problem+json fallbacks, nothing else.
+    Routes,
+    /// Request counter and latency histogram by method, route and status.
+    Metrics,
+    /// The request body limit (413 above it).
+    BodyLimit,
+    /// Request id, tracing span, timeout and the id on the response
+    /// ([`crate::request_context`]): every layer.
+    Context,
+}
+
 /// Wraps a service's routes with the standard routes and layers.
 pub fn finish(service: &'static str, routes: Router, readiness: Readiness, args: &HttpArgs) -> Router {
+    finish_upto(service, routes, readiness, args, Layer::Context)
+}
+
+/// [`finish`] with the layers up to and including `upto` only.
+pub fn finish_upto(
+    service: &'static str,
+    routes: Router,
+    readiness: Readiness,
+    args: &HttpArgs,
+    upto: Layer,
+) -> Router {
     // Counters recorded before a recorder exists are lost: install it now.
     metrics::recorder();
     let standard = Router::new()
         .route("/health", get(crate::health::health))
         .route("/ready", get(crate::health::ready).with_state(readiness))
         .route("/metrics", get(metrics::render).with_state(service));
-    let timeout = Duration::from_millis(args.request_timeout_ms);
-    routes
-        .merge(standard)
-        .route_layer(middleware::from_fn_with_state(service, metrics::track_http))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::extract::DefaultBodyLimit::max(args.body_limit_bytes))
-        .layer(middleware::from_fn_with_state(timeout, enforce_timeout))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(TraceLayer::new_for_http().make_span_with(make_span))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-}
-
-fn make_span(req: &Request) -> tracing::Span {
-    let id = req
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
-    tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+    let mut app = routes.merge(standard);
+    if upto >= Layer::Metrics {
+        app = app.route_layer(middleware::from_fn_with_state(service, metrics::track_http));
+    }
+    app = app.fallback(not_found).method_not_allowed_fallback(method_not_allowed);
+    if upto >= Layer::BodyLimit {
+        app = app.layer(axum::extract::DefaultBodyLimit::max(args.body_limit_bytes));
+    }
+    if upto >= Layer::Context {
+        let timeout = Duration::from_millis(args.request_timeout_ms);
+        app = app.layer(middleware::from_fn_with_state(
+            timeout,
+            crate::request_context::request_context,
+        ));
+    }
+    app
 }
 
 async fn not_found() -> Problem {
@@ -89,18 +108,6 @@ async fn method_not_allowed() -> Problem {
         axum::http::StatusCode::METHOD_NOT_ALLOWED,
         "method not allowed on this route",
     )
-}
-
-/// A timeout that answers with a problem document (tower-http's sends an empty body).
-async fn enforce_timeout(
-    axum::extract::State(limit): axum::extract::State<Duration>,
-    req: Request,
-    next: Next,
-) -> Response {
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(response) => response,
-        Err(_) => Problem::unavailable(format!("request took longer than {limit:?}")).into_response(),
-    }
 }
 
 /// The caller's request id, to pass on to downstream calls.

@@ -4,6 +4,7 @@
 //! Every series carries a `service` label set explicitly (not as a global label),
 //! because tests run several services in one process and share one recorder.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -53,21 +54,74 @@ pub async fn render(State(service): State<&'static str>) -> Response {
 /// and status. Unmatched paths are labelled `unmatched` so ids never become labels.
 pub async fn track_http(State(service): State<&'static str>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let response = next.run(req).await;
-    let labels = [
-        ("service", service.to_owned()),
-        ("method", method),
-        ("route", route),
-        ("status", response.status().as_u16().to_string()),
-    ];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels).record(start.elapsed().as_secs_f64());
+    let key = SeriesKey {
+        service,
+        method,
+        route,
+        status: response.status().as_u16(),
+    };
+    let elapsed = start.elapsed().as_secs_f64();
+    HTTP_SERIES.with_borrow_mut(|series| {
+        let (requests, duration) = series.entry(key).or_insert_with_key(SeriesKey::register);
+        requests.increment(1);
+        duration.record(elapsed);
+    });
     response
+}
+
+/// The labels of one HTTP series. Looking a series up in the recorder builds its
+/// labels as strings and hashes them; keeping the handles per thread makes that a
+/// one-time cost per series and thread (a few hundred at most: routes x statuses).
+struct SeriesKey {
+    service: &'static str,
+    method: axum::http::Method,
+    route: Option<MatchedPath>,
+    status: u16,
+}
+
+impl SeriesKey {
+    fn route(&self) -> &str {
+        self.route.as_ref().map_or("unmatched", MatchedPath::as_str)
+    }
+
+    fn register(&self) -> (metrics::Counter, metrics::Histogram) {
+        let labels = [
+            ("service", self.service.to_owned()),
+            ("method", self.method.to_string()),
+            ("route", self.route().to_owned()),
+            ("status", self.status.to_string()),
+        ];
+        (
+            metrics::counter!("http_requests_total", &labels),
+            metrics::histogram!("http_request_duration_seconds", &labels),
+        )
+    }
+}
+
+// By hand: `MatchedPath` has neither `Eq` nor `Hash`; its text is what matters.
+impl PartialEq for SeriesKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.service == other.service
+            && self.method == other.method
+            && self.status == other.status
+            && self.route() == other.route()
+    }
+}
+
+impl Eq for SeriesKey {}
+
+impl std::hash::Hash for SeriesKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.service, &self.method, self.route(), self.status).hash(state);
+    }
+}
+
+thread_local! {
+    static HTTP_SERIES: std::cell::RefCell<HashMap<SeriesKey, (metrics::Counter, metrics::Histogram)>> =
+        std::cell::RefCell::new(HashMap::new());
 }
 
 /// Linux reports CPU times in /proc in USER_HZ, which the kernel ABI fixes at 100.
