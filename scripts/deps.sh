@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure PostgreSQL and Redis run on loopback, installing Redis (and Prometheus,
-# which later targets need) with apt when missing. A no-op when both already answer.
+# Makes sure PostgreSQL and Redis run on loopback, installing Redis (and Prometheus and
+# wrk, which later targets need) with apt when missing. A no-op when both already answer.
 # PostgreSQL: the preinstalled Debian cluster, password auth over TCP, one database
 # per service. Redis: our own daemon with its pid and log under .run/.
 set -euo pipefail
@@ -19,6 +19,7 @@ install_missing() {
     local missing=()
     command -v redis-server >/dev/null || missing+=(redis-server)
     command -v prometheus >/dev/null || missing+=(prometheus)
+    command -v wrk >/dev/null || missing+=(wrk)  # make bench
     [ ${#missing[@]} -eq 0 ] && return
     log "installing ${missing[*]} with apt"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
