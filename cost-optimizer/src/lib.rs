@@ -5,7 +5,7 @@
 //! are pure (no I/O beyond reading a pricing file or a trace), so that the HTTP service and the
 //! `simulate` CLI share one implementation and their tests need no running system. The HTTP
 //! service sits on top: `config`, `startup`, `routes`, `optimizer` (what each endpoint answers),
-//! the `prometheus`, `usage` and `predictor` clients, `gauges` and `api_error`.
+//! the `usage` source (over `service_kit::prometheus`) and the `predictor` client, `gauges` and `api_error`.
 
 pub mod api_error;
 pub mod config;
@@ -19,7 +19,6 @@ pub mod optimizer;
 pub mod policy;
 pub mod predictor;
 pub mod pricing;
-pub mod prometheus;
 pub mod report;
 pub mod routes;
 pub mod simulate;

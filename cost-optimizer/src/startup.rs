@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::Router;
+use service_kit::prometheus::{Prometheus, UsageQueries};
 use service_kit::{HttpArgs, Readiness, Server};
 
 use crate::config::Config;
 use crate::predictor::PredictorClient;
 use crate::pricing::CostModel;
-use crate::prometheus::Prometheus;
-use crate::usage::{UsageQueries, UsageSource};
+use crate::usage::UsageSource;
 
 /// The `service` label on this service's own HTTP and process metrics.
 pub const SERVICE: &str = "cost-optimizer";

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
+use service_kit::prometheus::Prometheus;
 use service_kit::{Readiness, Server};
 
 use crate::config::Config;
-use crate::prom::Prometheus;
 use crate::state::Shared;
 use crate::worker::Worker;
 
