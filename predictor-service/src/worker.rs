@@ -18,10 +18,11 @@ use chrono::Utc;
 use forecast::{ModelKind, Series};
 use service_kit::prometheus::{self, PromError, Prometheus, sum_series};
 
+use crate::capacity::Observed;
 use crate::config::Config;
 use crate::metrics;
 use crate::peak::{PeakPrediction, peak_config, stitch};
-use crate::prediction::{Observed, Prediction};
+use crate::prediction::Prediction;
 use crate::state::Shared;
 use crate::targets::{CpuRequest, Target};
 use crate::training::{self, Trained};
