@@ -115,6 +115,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the tokio runtime")?;
     runtime.block_on(async {
         service_kit::telemetry::init(config.http.log_format, "info,predictor_service=debug");
+        service_kit::prometheus::warn_retired_setup_env();
         let server = predictor_service::build(config).await?;
         server.run(service_kit::shutdown::signal()).await?;
         Ok(())
