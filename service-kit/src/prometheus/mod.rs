@@ -141,7 +141,7 @@ impl Prometheus {
         self.get("/api/v1/query", &params).await
     }
 
-    /// Range query over [`start`, `end`] (unix seconds) every `step` seconds.
+    /// Range query from `start` to `end` (unix seconds, both included) every `step` seconds.
     pub async fn range(&self, query: &str, start: f64, end: f64, step: f64) -> Result<Vec<Series>, PromError> {
         let params = [
             ("query", query.to_owned()),
