@@ -3,7 +3,7 @@
 use axum::response::{IntoResponse, Response};
 use service_kit::Problem;
 
-use crate::prometheus::PromError;
+use service_kit::prometheus::PromError;
 
 /// What a request can fail with. The predictor is not here: without it decisions fall back
 /// to current usage instead of failing.

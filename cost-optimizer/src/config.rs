@@ -5,15 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use service_kit::HttpArgs;
-
-/// Where usage comes from: the series names differ between a native run and Kubernetes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Setup {
-    /// Plain processes scraped by Prometheus; every series has a `service` label.
-    Native,
-    /// Pods: cAdvisor container series and kube-state-metrics replica counts.
-    Kubernetes,
-}
+pub use service_kit::prometheus::Setup;
 
 /// Cost-optimizer HTTP service configuration.
 #[derive(Debug, Clone, clap::Parser)]
@@ -29,7 +21,7 @@ pub struct Config {
     #[arg(long, env = "PREDICTOR_URL", default_value = "http://127.0.0.1:8004")]
     pub predictor_url: String,
     /// Which series describe usage: native processes or Kubernetes pods.
-    #[arg(long, env = "COST_SETUP", value_enum, default_value = "native")]
+    #[arg(long, env = service_kit::prometheus::SETUP_ENV, value_enum, default_value = "native")]
     pub setup: Setup,
     /// Namespace of the workloads (Kubernetes setup only).
     #[arg(long, env = "COST_KUBERNETES_NAMESPACE", default_value = "predictive-platform")]

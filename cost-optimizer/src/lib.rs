@@ -4,8 +4,9 @@
 //! The domain modules (`cost`, `decision`, `hpa`, `policy`, `pricing`, `tiers`, `simulate`, ...)
 //! are pure (no I/O beyond reading a pricing file or a trace), so that the HTTP service and the
 //! `simulate` CLI share one implementation and their tests need no running system. The HTTP
-//! service sits on top: `config`, `startup`, `routes`, `optimizer` (what each endpoint answers),
-//! the `prometheus`, `usage` and `predictor` clients, `gauges` and `api_error`.
+//! service sits on top: `config`, `state`, `startup`, `routes`, `optimizer` (what each endpoint answers),
+//! the `usage` source (over `service_kit::prometheus`) and the `predictor` client, `gauges`
+//! (recorded by `optimizer`), `refresh` (which recomputes them) and `api_error`.
 
 pub mod api_error;
 pub mod config;
@@ -19,16 +20,16 @@ pub mod optimizer;
 pub mod policy;
 pub mod predictor;
 pub mod pricing;
-pub mod prometheus;
-pub mod report;
+pub mod refresh;
 pub mod routes;
 pub mod simulate;
 pub mod startup;
-pub mod svg;
+pub mod state;
 pub mod tiers;
 pub mod trace;
 pub mod usage;
 
 pub use config::Config;
 pub use error::{Error, Result};
-pub use startup::{AppState, app, build};
+pub use startup::{app, build};
+pub use state::AppState;

@@ -9,7 +9,7 @@ use crate::api_error::ApiError;
 use crate::cost::{self, CostAnalysis, CostTotals};
 use crate::decision::{self, DecisionInput, ScalingDecision};
 use crate::gauges;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::usage::CurrentUsage;
 
 /// `GET /cost-analysis/{service}`: the domain's analysis plus what it rests on.

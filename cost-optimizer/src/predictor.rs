@@ -104,7 +104,7 @@ pub fn confidence_from_mase(mase: f64) -> Option<f64> {
 #[derive(Debug, thiserror::Error)]
 pub enum PredictorError {
     /// No connection, or no answer within the timeout.
-    #[error("predictor unreachable: {}", crate::prometheus::transport_error(.0))]
+    #[error("predictor unreachable: {}", service_kit::prometheus::transport_reason(.0))]
     Unreachable(#[source] reqwest::Error),
     /// The predictor does not forecast this service (404).
     #[error("the predictor does not forecast this service")]
@@ -174,7 +174,12 @@ impl PredictorClient {
         if let Some(h) = horizon_seconds {
             url.push_str(&format!("?horizon={h}s"));
         }
-        let resp = self.client.get(url).send().await.map_err(PredictorError::Unreachable)?;
+        let resp = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| PredictorError::Unreachable(e.without_url()))?;
         match resp.status().as_u16() {
             200 => resp
                 .json::<Prediction>()

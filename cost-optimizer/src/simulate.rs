@@ -20,6 +20,8 @@ use crate::trace::Trace;
 
 pub mod cli;
 mod engine;
+pub mod report;
+pub mod svg;
 
 /// The policies compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -3,81 +3,17 @@
 //!
 //! Mean and p95 are computed here from a `query_range` with [`crate::cost::mean`] and
 //! [`crate::cost::percentile`] (nearest rank) rather than with `quantile_over_time`, which
-//! interpolates: the p95 we report is then always a value Prometheus actually returned.
+//! interpolates: the p95 we report is then always a value Prometheus actually returned. The
+//! PromQL is [`UsageQueries`], shared with the predictor; each query aggregates to one series,
+//! so the first series is the answer.
 
 use std::time::Duration;
 
-use crate::config::Setup;
+use service_kit::prometheus::{PromError, Prometheus, UsageQueries, first_value, first_values};
+
 use crate::cost::{Resources, UsageStats, mean, percentile};
-use crate::prometheus::{PromError, Prometheus, label_value, promql_duration};
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
-
-/// The PromQL of one setup. Each query aggregates to a single series for the whole service.
-#[derive(Debug, Clone)]
-pub struct UsageQueries {
-    setup: Setup,
-    namespace: String,
-    rate_window: String,
-}
-
-impl UsageQueries {
-    /// Queries for `setup`; `namespace` is used on Kubernetes only.
-    pub fn new(setup: Setup, namespace: &str, rate_window: Duration) -> Self {
-        Self {
-            setup,
-            namespace: namespace.to_owned(),
-            rate_window: promql_duration(rate_window),
-        }
-    }
-
-    fn selector(&self, service: &str) -> String {
-        match self.setup {
-            Setup::Native => format!("service={}", label_value(service)),
-            // Deployments and their containers are named after the service in `k8s/`.
-            Setup::Kubernetes => format!(
-                "namespace={},container={}",
-                label_value(&self.namespace),
-                label_value(service)
-            ),
-        }
-    }
-
-    /// Total CPU in use, in cores.
-    pub fn cpu_cores(&self, service: &str) -> String {
-        let metric = match self.setup {
-            Setup::Native => "process_cpu_seconds_total",
-            Setup::Kubernetes => "container_cpu_usage_seconds_total",
-        };
-        format!(
-            "sum(rate({metric}{{{}}}[{}]))",
-            self.selector(service),
-            self.rate_window
-        )
-    }
-
-    /// Total memory in use, in bytes (working set on Kubernetes: what the OOM killer counts).
-    pub fn memory_bytes(&self, service: &str) -> String {
-        let metric = match self.setup {
-            Setup::Native => "process_resident_memory_bytes",
-            Setup::Kubernetes => "container_memory_working_set_bytes",
-        };
-        format!("sum({metric}{{{}}})", self.selector(service))
-    }
-
-    /// Running replicas. Natively one process is one replica, counted by a series every
-    /// process exports (`up` has no `service` label, so it cannot be used).
-    pub fn replicas(&self, service: &str) -> String {
-        match self.setup {
-            Setup::Native => format!("count(process_start_time_seconds{{{}}})", self.selector(service)),
-            Setup::Kubernetes => format!(
-                "sum(kube_deployment_status_replicas{{namespace={},deployment={}}})",
-                label_value(&self.namespace),
-                label_value(service)
-            ),
-        }
-    }
-}
 
 /// Usage at one instant; `None` where Prometheus has no series.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -137,10 +73,12 @@ impl UsageSource {
         let q = &self.queries;
         let (replicas, cpu, memory) = (q.replicas(service), q.cpu_cores(service), q.memory_bytes(service));
         let (replicas, cpu, memory) = tokio::try_join!(
-            self.prometheus.instant(&replicas, now),
-            self.prometheus.instant(&cpu, now),
-            self.prometheus.instant(&memory, now),
+            self.prometheus.instant(&replicas, Some(now)),
+            self.prometheus.instant(&cpu, Some(now)),
+            self.prometheus.instant(&memory, Some(now)),
         )?;
+        // Every query aggregates to one series: read the first.
+        let (replicas, cpu, memory) = (first_value(&replicas), first_value(&cpu), first_value(&memory));
         Ok(CurrentUsage {
             // Replica counts are whole numbers; rounding guards against a float sum.
             replicas: replicas.map(|r| r.round().clamp(0.0, f64::from(u32::MAX)) as u32),
@@ -160,7 +98,8 @@ impl UsageSource {
             self.prometheus.range(&cpu, start, end, step),
             self.prometheus.range(&memory, start, end, step),
         )?;
-        let memory: Vec<f64> = memory.iter().map(|b| b / GIB).collect();
+        let cpu = first_values(&cpu);
+        let memory: Vec<f64> = first_values(&memory).iter().map(|b| b / GIB).collect();
         let stat = |v: &[f64], f: fn(&[f64]) -> Option<f64>| f(v).unwrap_or(0.0);
         let p95 = |v: &[f64]| percentile(v, 0.95);
         Ok(WindowUsage {
@@ -182,40 +121,4 @@ impl UsageSource {
 
 fn now_seconds() -> f64 {
     chrono::Utc::now().timestamp_millis() as f64 / 1000.0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn native_queries_use_the_service_label() {
-        let q = UsageQueries::new(Setup::Native, "ns", Duration::from_secs(60));
-        assert_eq!(
-            q.cpu_cores("catalog-service"),
-            r#"sum(rate(process_cpu_seconds_total{service="catalog-service"}[60s]))"#
-        );
-        assert_eq!(
-            q.memory_bytes("x"),
-            r#"sum(process_resident_memory_bytes{service="x"})"#
-        );
-        assert_eq!(q.replicas("x"), r#"count(process_start_time_seconds{service="x"})"#);
-    }
-
-    #[test]
-    fn kubernetes_queries_use_cadvisor_and_kube_state_metrics() {
-        let q = UsageQueries::new(Setup::Kubernetes, "shop", Duration::from_secs(120));
-        assert_eq!(
-            q.cpu_cores("x"),
-            r#"sum(rate(container_cpu_usage_seconds_total{namespace="shop",container="x"}[120s]))"#
-        );
-        assert_eq!(
-            q.memory_bytes("x"),
-            r#"sum(container_memory_working_set_bytes{namespace="shop",container="x"})"#
-        );
-        assert_eq!(
-            q.replicas("x"),
-            r#"sum(kube_deployment_status_replicas{namespace="shop",deployment="x"})"#
-        );
-    }
 }

@@ -12,6 +12,7 @@ use axum::http::HeaderValue;
 use reqwest::{Client, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
+use service_kit::telemetry::error_chain;
 use uuid::Uuid;
 
 /// Why a downstream call did not give what was asked.
@@ -179,18 +180,6 @@ impl Downstream {
         }
         Err(CallError::Unavailable(last))
     }
-}
-
-/// reqwest's message hides the cause ("error sending request"); the chain names it.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 async fn detail(resp: Response) -> String {

@@ -12,10 +12,11 @@ use service_kit::Problem;
 use uuid::Uuid;
 
 use crate::clients::CallError;
+use crate::db;
 use crate::db::saga::{self as sql, Inserted};
 use crate::domain::{FailureKind, IdempotencyKey, NewOrder, Order};
 use crate::saga::{self, Failure};
-use crate::{AppState, db};
+use crate::state::AppState;
 
 /// How long a repeated request waits for the first one with the same key to settle.
 const KEY_WAIT: Duration = Duration::from_secs(5);

@@ -14,7 +14,9 @@ pub mod reconcile;
 pub mod routes;
 pub mod saga;
 pub mod startup;
+pub mod state;
 pub mod worker;
 
 pub use config::{Cli, Command, Config, WorkerConfig};
-pub use startup::{App, AppState, build};
+pub use startup::{App, build};
+pub use state::AppState;

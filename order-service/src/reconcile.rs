@@ -22,7 +22,7 @@ use crate::config::ReconcileArgs;
 use crate::db::saga as sql;
 use crate::domain::FailureKind;
 use crate::saga::{self, Failure};
-use crate::startup::{AppState, SERVICE};
+use crate::state::{AppState, SERVICE};
 
 /// What one pass did, by action.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

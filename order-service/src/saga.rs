@@ -14,10 +14,10 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::clients::CallError;
+use crate::db;
 use crate::db::saga::{self as sql, Line};
 use crate::domain::{FailureKind, checked_total, line_total, storable};
-use crate::startup::SERVICE;
-use crate::{AppState, db};
+use crate::state::{AppState, SERVICE};
 
 /// Why this run failed the order, with the request field to blame when there is one.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,22 +13,7 @@ use crate::clients::Downstream;
 use crate::config::{Config, Stores};
 use crate::queue::Queue;
 use crate::reconcile::Reconciler;
-
-/// The `service` label on the API's metrics.
-pub const SERVICE: &str = "order-service";
-
-/// Shared state of the handlers.
-#[derive(Clone)]
-pub struct AppState {
-    /// The service's own database.
-    pub db: PgPool,
-    /// The user and catalog services.
-    pub downstream: Downstream,
-    /// The work queue.
-    pub queue: Queue,
-    /// Time one order may spend checking its user and reserving.
-    pub saga_timeout: Duration,
-}
+use crate::state::{AppState, SERVICE};
 
 /// The API server and, unless disabled, its reconciler.
 pub struct App {

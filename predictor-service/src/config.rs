@@ -6,17 +6,9 @@ use std::path::PathBuf;
 
 use forecast::peak::PeakConfig;
 use service_kit::HttpArgs;
+pub use service_kit::prometheus::Setup;
 
 use crate::duration::parse_duration;
-
-/// Where the platform runs, which decides the default Prometheus queries per service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Setup {
-    /// Processes started by `make up`: `process_cpu_seconds_total{service=...}`.
-    Native,
-    /// Pods: cAdvisor container CPU and kube-state-metrics replicas and requests.
-    Kubernetes,
-}
 
 /// The services forecast by default: the shop and its queue worker.
 pub const DEFAULT_SERVICES: &str = "user-service,catalog-service,order-service,order-worker";
@@ -39,7 +31,7 @@ pub struct Config {
     #[arg(long, env = "PROMETHEUS_TIMEOUT_MS", default_value_t = 5_000)]
     pub prometheus_timeout_ms: u64,
     /// Which default queries to use.
-    #[arg(long, env = "PREDICTOR_SETUP", value_enum, default_value = "native")]
+    #[arg(long, env = service_kit::prometheus::SETUP_ENV, value_enum, default_value = "native")]
     pub setup: Setup,
     /// Services to forecast (comma-separated).
     #[arg(long, env = "PREDICTOR_SERVICES", value_delimiter = ',', default_value = DEFAULT_SERVICES)]

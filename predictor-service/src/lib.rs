@@ -3,19 +3,19 @@
 //!
 //! Layout: the `forecast` crate holds the pure models and their selection; `evaluation` and
 //! `report` the `backtest` subcommand. The service is `config` (flags), `targets` (queries per
-//! service), `prom` (Prometheus client), `worker` (the refresh loop, fits in
+//! service, over `service_kit::prometheus`), `worker` (the refresh loop, fits in
 //! `spawn_blocking`), `peak` (the lead-time peak the HPA reads, and the stitching of the two
-//! history queries), `training` (the bucket models), `prediction` (the utilization arithmetic
-//! and the JSON answer), `state` (what requests read), `metrics`, `whatif` (`POST
+//! history queries), `training` (the bucket models), `capacity` (observed replicas and request,
+//! and the utilization arithmetic), `prediction` (the JSON answer), `state` (what requests read), `metrics`, `whatif` (`POST
 //! /forecast`), `routes` and `startup`.
 
+pub mod capacity;
 pub mod config;
 pub mod duration;
 pub mod evaluation;
 pub mod metrics;
 pub mod peak;
 pub mod prediction;
-pub mod prom;
 pub mod report;
 pub mod routes;
 pub mod startup;
@@ -26,4 +26,5 @@ pub mod whatif;
 pub mod worker;
 
 pub use config::Config;
-pub use startup::{AppState, app, build};
+pub use startup::{app, build};
+pub use state::AppState;

@@ -27,8 +27,8 @@
 use forecast::peak::{PeakConfig, PeakForecaster, PeakModel};
 use serde::Serialize;
 
+use crate::capacity::{Observed, capacity_unknown, utilization};
 use crate::config::Config;
-use crate::prediction::{Observed, utilization};
 
 /// The forecaster's settings for one service: the configured lead time and the service's
 /// quantile, and a seasonal profile whose bucket is one long-history step (so that a held
@@ -159,7 +159,7 @@ impl PeakPrediction {
             .peak_cores
             .and_then(|c| utilization(c, observed.replicas, observed.request_cores));
         if p.peak_cores.is_some() && p.peak_utilization.is_none() {
-            p.mark_fallback(crate::prediction::capacity_unknown(observed));
+            p.mark_fallback(capacity_unknown(observed));
         }
         p
     }

@@ -6,24 +6,15 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
+use service_kit::prometheus::Prometheus;
 use service_kit::{Readiness, Server};
 
 use crate::config::Config;
-use crate::prom::Prometheus;
-use crate::state::Shared;
+use crate::state::{AppState, Shared};
 use crate::worker::Worker;
 
 /// The `service` label of the predictor's own HTTP metrics.
 pub const SERVICE: &str = "predictor-service";
-
-/// Shared state of the handlers.
-#[derive(Clone)]
-pub struct AppState {
-    /// Predictions and models, written by the refresh loop.
-    pub shared: Arc<Shared>,
-    /// The configuration (horizon and step, for `?horizon=`).
-    pub config: Arc<Config>,
-}
 
 /// Validates the configuration, starts the refresh loop and binds the listener. The loop is
 /// a task of the current runtime: it ends with the process (or with a test's runtime).

@@ -1,6 +1,7 @@
-//! The state requests read: per service, the latest prediction, the trained model and the
-//! history it came from. The refresh loop is the only writer; handlers take a read lock for
-//! the time of an `Arc` clone, so `/predict` costs a map lookup and never waits on a fit.
+//! The state requests read: [`AppState`] (what handlers get, built by `startup`) and, per
+//! service, the latest prediction, the trained model and the history it came from. The
+//! refresh loop is the only writer; handlers take a read lock for the time of an `Arc`
+//! clone, so `/predict` costs a map lookup and never waits on a fit.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,10 +9,22 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tokio::sync::Notify;
 
-use crate::prediction::{Observed, Prediction};
-use crate::targets::Target;
-use crate::training::Trained;
 use forecast::Series;
+use forecast::training::Trained;
+
+use crate::capacity::Observed;
+use crate::config::Config;
+use crate::prediction::Prediction;
+use crate::targets::Target;
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// Predictions and models, written by the refresh loop.
+    pub shared: Arc<Shared>,
+    /// The configuration (horizon and step, for `?horizon=`).
+    pub config: Arc<Config>,
+}
 
 /// What is known about one forecast service.
 #[derive(Debug, Clone)]

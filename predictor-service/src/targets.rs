@@ -1,14 +1,18 @@
 //! What to ask Prometheus per service: the demand query (total cores used by all its pods),
 //! the replicas query and the CPU request per pod, and the quantile its peak is served at,
-//! from the setup's defaults and the optional `--service-config` JSON file. Templates use `{service}` and `{namespace}` placeholders, so
-//! an override file can be shared between namespaces.
+//! from the setup's defaults (the PromQL of `service_kit::prometheus`, which the cost optimizer
+//! sends too) and the optional `--service-config` JSON file. Its query templates use
+//! `{service}` and `{namespace}` placeholders, so an override file can be shared between
+//! namespaces.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
+use service_kit::prometheus::{Setup, UsageQueries};
 
-use crate::config::{Config, Setup};
+use crate::config::Config;
 
 /// The CPU a pod requests: a fixed figure (native processes have no request, so the tier the
 /// cost optimizer prices them at stands in) or a Prometheus query (Kubernetes).
@@ -54,14 +58,8 @@ pub struct ServiceOverride {
     pub quantile: Option<f64>,
 }
 
-const NATIVE_DEMAND: &str = r#"sum(rate(process_cpu_seconds_total{service="{service}"}[1m]))"#;
-// `up` has no `service` label; every service-kit process exports its start time with one.
-const NATIVE_REPLICAS: &str = r#"count(process_start_time_seconds{service="{service}"})"#;
-const K8S_DEMAND: &str =
-    r#"sum(rate(container_cpu_usage_seconds_total{namespace="{namespace}",container="{service}"}[1m]))"#;
-const K8S_REPLICAS: &str = r#"kube_deployment_status_replicas{namespace="{namespace}",deployment="{service}"}"#;
-const K8S_REQUEST: &str =
-    r#"avg(kube_pod_container_resource_requests{namespace="{namespace}",container="{service}",resource="cpu"})"#;
+/// Range of `rate()` in the default demand query: a minute, four scrapes at 15 s.
+const DEMAND_RATE_WINDOW: Duration = Duration::from_secs(60);
 
 /// CPU request per pod of the native processes: the tiers `cost-optimizer/src/policy.rs`
 /// prices them at (small 0.25, medium 0.5, micro 0.1 cores), so both services use one unit.
@@ -113,21 +111,22 @@ pub fn build_targets(config: &Config, overrides: &BTreeMap<String, ServiceOverri
     if config.setup == Setup::Kubernetes && namespace.is_empty() {
         bail!("--setup kubernetes needs --kubernetes-namespace (KUBERNETES_NAMESPACE)");
     }
+    let queries = UsageQueries::new(config.setup, namespace, DEMAND_RATE_WINDOW);
     let mut out = Vec::with_capacity(services.len());
     for service in services {
         let o = overrides.get(service).cloned().unwrap_or_default();
-        let (demand, replicas) = match config.setup {
-            Setup::Native => (NATIVE_DEMAND, NATIVE_REPLICAS),
-            Setup::Kubernetes => (K8S_DEMAND, K8S_REPLICAS),
+        let template = |t: &Option<String>, default: String| match t {
+            Some(t) => render(t, service, namespace),
+            None => default,
         };
         let cpu_request = match (o.cpu_request_cores, o.cpu_request_query) {
             (Some(_), Some(_)) => bail!("{service}: give cpu_request_cores or cpu_request_query, not both"),
             (Some(c), None) if c.is_finite() && c > 0.0 => CpuRequest::Cores(c),
             (Some(c), None) => bail!("{service}: cpu_request_cores must be positive, got {c}"),
             (None, Some(q)) => CpuRequest::Query(render(&q, service, namespace)),
-            (None, None) => match config.setup {
-                Setup::Kubernetes => CpuRequest::Query(render(K8S_REQUEST, service, namespace)),
-                Setup::Native => CpuRequest::Cores(native_cpu_request(service).with_context(|| {
+            (None, None) => match queries.cpu_request_per_pod(service) {
+                Some(q) => CpuRequest::Query(q),
+                None => CpuRequest::Cores(native_cpu_request(service).with_context(|| {
                     format!("{service}: no default CPU request; set cpu_request_cores in --service-config")
                 })?),
             },
@@ -141,8 +140,8 @@ pub fn build_targets(config: &Config, overrides: &BTreeMap<String, ServiceOverri
         }
         out.push(Target {
             service: service.to_owned(),
-            demand_query: render(o.demand_query.as_deref().unwrap_or(demand), service, namespace),
-            replicas_query: render(o.replicas_query.as_deref().unwrap_or(replicas), service, namespace),
+            demand_query: template(&o.demand_query, queries.cpu_cores(service)),
+            replicas_query: template(&o.replicas_query, queries.replicas(service)),
             cpu_request,
             quantile,
             labels,
@@ -175,7 +174,7 @@ mod tests {
         );
         assert_eq!(
             t[1].demand_query,
-            r#"sum(rate(process_cpu_seconds_total{service="catalog-service"}[1m]))"#
+            r#"sum(rate(process_cpu_seconds_total{service="catalog-service"}[60s]))"#
         );
         assert_eq!(
             t[1].replicas_query,
@@ -196,11 +195,11 @@ mod tests {
         .unwrap();
         assert_eq!(
             t[0].demand_query,
-            r#"sum(rate(container_cpu_usage_seconds_total{namespace="shop",container="order-service"}[1m]))"#
+            r#"sum(rate(container_cpu_usage_seconds_total{namespace="shop",container="order-service"}[60s]))"#
         );
         assert_eq!(
             t[0].replicas_query,
-            r#"kube_deployment_status_replicas{namespace="shop",deployment="order-service"}"#
+            r#"sum(kube_deployment_status_replicas{namespace="shop",deployment="order-service"})"#
         );
         assert_eq!(
             t[0].cpu_request,

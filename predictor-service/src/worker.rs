@@ -16,12 +16,13 @@ use std::time::Duration;
 use chrono::Utc;
 
 use forecast::{ModelKind, Series};
+use service_kit::prometheus::{self, PromError, Prometheus, sum_series};
 
+use crate::capacity::Observed;
 use crate::config::Config;
 use crate::metrics;
 use crate::peak::{PeakPrediction, peak_config, stitch};
-use crate::prediction::{Observed, Prediction};
-use crate::prom::{PromError, Prometheus};
+use crate::prediction::Prediction;
 use crate::state::Shared;
 use crate::targets::{CpuRequest, Target};
 use crate::training::{self, Trained};
@@ -87,15 +88,12 @@ impl Worker {
         let end = Utc::now().timestamp();
         let recent_start = end - self.config.recent_seconds;
         let step = self.config.effective_step_seconds();
-        let points = self
-            .prometheus
-            .range(&target.demand_query, recent_start, end, step)
-            .await?;
+        let points = self.demand(target, recent_start, end, step).await?;
         let coarse = self.long_history(target, recent_start).await;
-        let replicas = self.prometheus.instant(&target.replicas_query).await?;
+        let replicas = self.instant(&target.replicas_query).await?;
         let request_cores = match &target.cpu_request {
             CpuRequest::Cores(c) => Some(*c),
-            CpuRequest::Query(q) => self.prometheus.instant(q).await?,
+            CpuRequest::Query(q) => self.instant(q).await?,
         };
         let observed = Observed {
             current_cores: points.last().map(|p| p.1),
@@ -114,17 +112,34 @@ impl Worker {
             return Vec::new();
         }
         let step = self.config.effective_season_step_seconds();
-        match self
-            .prometheus
-            .range(&target.demand_query, start, recent_start, step)
-            .await
-        {
+        match self.demand(target, start, recent_start, step).await {
             Ok(points) => points,
             Err(e) => {
                 tracing::warn!(service = %target.service, error.message = %e, "long history query failed; no seasonal seed this refresh");
                 Vec::new()
             }
         }
+    }
+
+    /// The demand from `start` to `end` every `step` seconds, all series summed (queries
+    /// aggregate already; summing is the only reading that keeps "total demand" true when an
+    /// override does not), non-finite samples dropped.
+    async fn demand(&self, target: &Target, start: i64, end: i64, step: i64) -> Result<Vec<(i64, f64)>, PromError> {
+        let series = self
+            .prometheus
+            .range(&target.demand_query, start as f64, end as f64, step as f64)
+            .await?;
+        Ok(sum_series(&series)
+            .into_iter()
+            .map(|(t, v)| (t.round() as i64, v))
+            .collect())
+    }
+
+    /// An instant query at Prometheus's current time, summed over series; `None` when it
+    /// matches nothing.
+    async fn instant(&self, query: &str) -> Result<Option<f64>, PromError> {
+        let series: Vec<prometheus::Series> = self.prometheus.instant(query, None).await?;
+        Ok(sum_series(&series).last().map(|p| p.1))
     }
 
     async fn forecast(&self, target: &Target, history: History, observed: Observed) {

@@ -9,6 +9,7 @@ pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod problem;
+pub mod prometheus;
 pub mod request_context;
 pub mod shutdown;
 pub mod stores;

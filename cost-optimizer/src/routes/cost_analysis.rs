@@ -8,7 +8,7 @@ use service_kit::problem::ApiPath;
 
 use crate::api_error::ApiError;
 use crate::optimizer::{self, AllCostAnalysis, CostAnalysisReport};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The cost-analysis routes. `/all` is a static segment, which axum matches before `{service}`.
 pub fn router() -> Router<AppState> {

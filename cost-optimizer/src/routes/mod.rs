@@ -2,7 +2,7 @@
 
 use axum::Router;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub mod cost_analysis;
 pub mod cost_tiers;

@@ -8,7 +8,7 @@ use service_kit::problem::ApiPath;
 
 use crate::api_error::ApiError;
 use crate::optimizer::{self, DecisionReport};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The scaling-decision route.
 pub fn router() -> Router<AppState> {

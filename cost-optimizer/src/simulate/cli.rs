@@ -11,11 +11,11 @@ use forecast::peak::PeakConfig;
 use forecast::trace::Interpolation;
 use rayon::prelude::*;
 
+use super::report::{Summary, summarize, summary_table, trace_table};
 use super::{PolicyKind, SimConfig, TraceResult, simulate};
 use crate::config::parse_seconds;
 use crate::forecast::{Forecaster, LastValueTrend, Oracle, Peak};
 use crate::pricing::{CostModel, Pricing};
-use crate::report::{Summary, summarize, summary_table, trace_table};
 use crate::trace::Trace;
 
 /// The flags of `simulate`.
@@ -158,7 +158,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     }
     print_runs(args, &config, tier.name.as_str(), &runs)?;
     if let (Some(path), Some(run)) = (&args.svg, runs.first()) {
-        std::fs::write(path, crate::svg::chart(&run.traces, args.svg_width))
+        std::fs::write(path, super::svg::chart(&run.traces, args.svg_width))
             .with_context(|| format!("failed to write {}", path.display()))?;
     }
     // Timing goes to stderr so that stdout stays a clean table or JSON document.

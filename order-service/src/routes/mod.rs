@@ -4,7 +4,7 @@ mod orders;
 
 use axum::Router;
 
-use crate::AppState;
+use crate::state::AppState;
 
 /// All resource routes; the standard ones are added by `service_kit::http::finish`.
 pub fn router() -> Router<AppState> {

@@ -11,8 +11,9 @@ use service_kit::{ApiJson, Problem};
 use uuid::Uuid;
 
 use crate::create::{Rejected, create_order};
+use crate::db;
 use crate::domain::{IdempotencyKey, NewOrder, NewOrderRequest, Order};
-use crate::{AppState, db};
+use crate::state::AppState;
 
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");

@@ -6,7 +6,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::post;
 use service_kit::{ApiJson, Problem};
 
-use crate::AppState;
+use crate::state::AppState;
 use crate::whatif::{self, BODY_LIMIT_BYTES, ForecastRequest};
 use forecast::{Forecast, ForecastError};
 

@@ -7,7 +7,7 @@ mod predict;
 
 use axum::Router;
 
-use crate::AppState;
+use crate::state::AppState;
 
 /// All resource routes.
 pub fn router() -> Router<AppState> {

@@ -11,7 +11,7 @@ use serde::Serialize;
 use service_kit::problem::ApiPath;
 use service_kit::{ApiJson, Problem};
 
-use crate::AppState;
+use crate::state::AppState;
 use forecast::ModelKind;
 use forecast::backtest::ModelScore;
 

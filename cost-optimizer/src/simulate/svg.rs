@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::simulate::TraceResult;
+use super::TraceResult;
 
 const PANEL_HEIGHT: f64 = 180.0;
 const MARGIN: f64 = 40.0;

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::simulate::{PolicyKind, TraceResult};
+use super::{PolicyKind, TraceResult};
 
 /// One policy over all traces.
 #[derive(Debug, Clone, PartialEq, Serialize)]
