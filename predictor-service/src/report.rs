@@ -12,12 +12,13 @@ fn num(v: Option<f64>, decimals: usize) -> String {
 /// Renders the per-trace table. `winner` marks the lowest MASE in hindsight (`*`); `selected`
 /// marks the model chosen from the data before the evaluation window (`sel`).
 pub fn table(reports: &[TraceReport]) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<48} {:>5} {:<15} {:>12} {:>8} {:>7} {:>7}  mark",
-        "trace", "h", "model", "MAE", "sMAPE%", "MASE", "cov90"
-    );
+    let mut table = service_kit::table::text(1, ["trace", "h", "model", "MAE", "sMAPE%", "MASE", "cov90", "mark"]);
+    // The model and mark are words too.
+    for column in [2, 7] {
+        if let Some(c) = table.column_mut(column) {
+            c.set_cell_alignment(service_kit::table::CellAlignment::Left);
+        }
+    }
     for r in reports {
         for s in &r.scores {
             let mut mark = String::new();
@@ -27,42 +28,34 @@ pub fn table(reports: &[TraceReport]) -> String {
             if r.selected == Some(s.model) {
                 mark.push_str(if r.selected_fallback { " sel(fallback)" } else { " sel" });
             }
-            let _ = writeln!(
-                out,
-                "{:<48} {:>5} {:<15} {:>12} {:>8} {:>7} {:>7}  {}",
+            table.add_row([
                 short_name(&r.trace),
-                r.horizon_steps,
-                s.model.as_str(),
+                r.horizon_steps.to_string(),
+                s.model.as_str().to_owned(),
                 num(s.mae, 3),
                 num(s.smape, 2),
                 num(s.mase, 3),
                 num(s.coverage, 3),
-                mark.trim()
-            );
+                mark.trim().to_owned(),
+            ]);
         }
     }
-    out
+    format!("{table}\n")
 }
 
 /// Renders the summary: medians over traces per model and for the selection.
 pub fn summary(rows: &[ModelSummary], traces: usize) -> String {
-    let mut out = format!("summary over {traces} traces\n");
-    let _ = writeln!(
-        out,
-        "{:<15} {:>7} {:>12} {:>13} {:>14}",
-        "model", "traces", "median MASE", "median sMAPE%", "mean cov90"
-    );
+    let mut table = service_kit::table::text(1, ["model", "traces", "median MASE", "median sMAPE%", "mean cov90"]);
     for r in rows {
-        let _ = writeln!(
-            out,
-            "{:<15} {:>7} {:>12} {:>13} {:>14}",
-            r.model,
-            r.traces,
+        table.add_row([
+            r.model.to_string(),
+            r.traces.to_string(),
             num(r.median_mase, 3),
             num(r.median_smape, 2),
-            num(r.mean_coverage, 3)
-        );
+            num(r.mean_coverage, 3),
+        ]);
     }
+    let mut out = format!("summary over {traces} traces\n{table}\n");
     if let Some((ratio, peer)) = ratio_to_best_peer(rows) {
         let _ = writeln!(
             out,
@@ -89,5 +82,34 @@ mod tests {
         assert_eq!(short_name("x.csv"), "x.csv");
         assert_eq!(num(None, 2), "-");
         assert_eq!(num(Some(1.23456), 2), "1.23");
+    }
+
+    #[test]
+    fn summary_lists_every_model_in_aligned_columns() {
+        let row = |model: &'static str, mase: f64| ModelSummary {
+            model: model.into(),
+            traces: 3,
+            median_mase: Some(mase),
+            median_smape: Some(10.0),
+            mean_coverage: Some(0.9),
+        };
+        let text = summary(&[row("last_value", 1.094), row("holt_winters", 0.931)], 3);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "summary over 3 traces");
+        assert!(lines[1].contains("median MASE"), "{text}");
+        let hw = lines
+            .iter()
+            .find(|l| l.contains("holt_winters"))
+            .unwrap_or_else(|| panic!("{text}"));
+        let lv = lines
+            .iter()
+            .find(|l| l.contains("last_value"))
+            .unwrap_or_else(|| panic!("{text}"));
+        // Right-aligned numbers end in the same column.
+        assert_eq!(
+            hw.find("0.931").map(|i| i + 5),
+            lv.find("1.094").map(|i| i + 5),
+            "{text}"
+        );
     }
 }

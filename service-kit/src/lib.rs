@@ -13,6 +13,7 @@ pub mod prometheus;
 pub mod request_context;
 pub mod shutdown;
 pub mod stores;
+pub mod table;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -158,8 +158,9 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     }
     print_runs(args, &config, tier.name.as_str(), &runs)?;
     if let (Some(path), Some(run)) = (&args.svg, runs.first()) {
-        std::fs::write(path, super::svg::chart(&run.traces, args.svg_width))
-            .with_context(|| format!("failed to write {}", path.display()))?;
+        let svg = super::svg::chart(&run.traces, args.svg_width)
+            .map_err(|e| anyhow::anyhow!("cannot draw the chart: {e}"))?;
+        std::fs::write(path, svg).with_context(|| format!("failed to write {}", path.display()))?;
     }
     // Timing goes to stderr so that stdout stays a clean table or JSON document.
     eprintln!(

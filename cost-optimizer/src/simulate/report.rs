@@ -2,8 +2,6 @@
 //! under-provisioned minutes of each policy against reactive, median over traces, read together
 //! with the pod-hours ratio (fewer minutes bought with more pods is not a win by itself).
 
-use std::fmt::Write as _;
-
 use serde::Serialize;
 
 use super::{PolicyKind, TraceResult};
@@ -129,44 +127,57 @@ pub fn summarize(results: &[TraceResult]) -> Summary {
 
 /// A plain-text table for one trace.
 pub fn trace_table(t: &TraceResult) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{} ({:.1} h, source step {} s, peak {:.1} pods)",
-        t.trace.name, t.hours, t.trace.source_step_seconds, t.peak_pods
-    );
-    let _ = writeln!(
-        s,
-        "  {:<11} {:>10} {:>10} {:>11} {:>9} {:>9} {:>10} {:>7}",
-        "policy", "pod-hours", "cost USD", "under min", "under %", "unserved", "peak short", "events"
+    let mut table = service_kit::table::text(
+        1,
+        [
+            "policy",
+            "pod-hours",
+            "cost USD",
+            "under min",
+            "under %",
+            "unserved %",
+            "peak short",
+            "events",
+        ],
     );
     for p in &t.results {
-        let _ = writeln!(
-            s,
-            "  {:<11} {:>10.1} {:>10.2} {:>11.1} {:>8.2}% {:>8.3}% {:>10.2} {:>7}",
-            p.policy.name(),
-            p.pod_hours,
-            p.cost_usd,
-            p.underprovisioned_minutes,
-            p.underprovisioned_time_share * 100.0,
-            p.unserved_demand_share * 100.0,
-            p.peak_shortfall_pods,
-            p.scaling_events
-        );
+        table.add_row([
+            p.policy.name().to_owned(),
+            format!("{:.1}", p.pod_hours),
+            format!("{:.2}", p.cost_usd),
+            format!("{:.1}", p.underprovisioned_minutes),
+            format!("{:.2}", p.underprovisioned_time_share * 100.0),
+            format!("{:.3}", p.unserved_demand_share * 100.0),
+            format!("{:.2}", p.peak_shortfall_pods),
+            p.scaling_events.to_string(),
+        ]);
     }
-    s
+    format!(
+        "{} ({:.1} h, source step {} s, peak {:.1} pods)\n{table}\n",
+        t.trace.name, t.hours, t.trace.source_step_seconds, t.peak_pods
+    )
 }
 
 /// A Markdown table of the summaries of several runs, one row per (interpolation,
 /// forecaster, policy); reactive does not depend on the forecaster, so it is shown once per
 /// interpolation.
 pub fn summary_table(runs: &[(&str, &str, &Summary)]) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "| interpolation | forecaster | policy | traces | pod-hours | under-prov. min (total) | median under-prov. vs reactive | median pod-hours vs reactive | fewer under-prov. than reactive | better at no extra cost | forecast coverage |"
+    let mut table = service_kit::table::markdown(
+        3,
+        [
+            "interpolation",
+            "forecaster",
+            "policy",
+            "traces",
+            "pod-hours",
+            "under-prov. min (total)",
+            "median under-prov. vs reactive",
+            "median pod-hours vs reactive",
+            "fewer under-prov. than reactive",
+            "better at no extra cost",
+            "forecast coverage",
+        ],
     );
-    let _ = writeln!(out, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let ratio = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |x| format!("{x:.3}"));
     let mut reactive_shown = Vec::new();
     for (how, forecaster, s) in runs {
@@ -178,24 +189,22 @@ pub fn summary_table(runs: &[(&str, &str, &Summary)]) -> String {
             if reactive {
                 reactive_shown.push(*how);
             }
-            let _ = writeln!(
-                out,
-                "| {how} | {} | {} | {} | {:.0} | {:.1} | {} | {} | {}/{} | {} | {} |",
-                if reactive { "-" } else { forecaster },
-                p.policy.name(),
-                p.traces,
-                p.total_pod_hours,
-                p.total_underprovisioned_minutes,
+            table.add_row([
+                (*how).to_owned(),
+                if reactive { "-" } else { forecaster }.to_owned(),
+                p.policy.name().to_owned(),
+                p.traces.to_string(),
+                format!("{:.0}", p.total_pod_hours),
+                format!("{:.1}", p.total_underprovisioned_minutes),
                 ratio(p.median_underprovisioned_vs_reactive),
                 ratio(p.median_pod_hours_vs_reactive),
-                p.traces_fewer_underprovisioned,
-                p.traces_reactive_short,
-                p.traces_better_at_no_extra_cost,
+                format!("{}/{}", p.traces_fewer_underprovisioned, p.traces_reactive_short),
+                p.traces_better_at_no_extra_cost.to_string(),
                 ratio(p.median_forecast_coverage),
-            );
+            ]);
         }
     }
-    out
+    format!("{table}\n")
 }
 
 #[cfg(test)]
@@ -252,8 +261,20 @@ mod tests {
         assert_eq!(p.traces_better_at_no_extra_cost, 1);
         assert_eq!((p.traces_fewer_underprovisioned, p.traces_reactive_short), (2, 2));
         let table = summary_table(&[("linear", "oracle", &s), ("linear", "predictor", &s)]);
-        assert!(table.contains("| linear | oracle | predictive | 3 |"), "{table}");
-        assert_eq!(table.matches("| reactive |").count(), 1, "{table}");
+        let row = |forecaster: &str, policy: &str| {
+            table.lines().find(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                cells.get(2) == Some(&forecaster) && cells.get(3) == Some(&policy)
+            })
+        };
+        let oracle = row("oracle", "predictive").unwrap_or_else(|| panic!("{table}"));
+        let cells: Vec<&str> = oracle.split('|').map(str::trim).collect();
+        assert_eq!(cells[1..5], ["linear", "oracle", "predictive", "3"], "{table}");
+        let reactive = table
+            .lines()
+            .filter(|l| l.split('|').map(str::trim).nth(3) == Some("reactive"));
+        assert_eq!(reactive.count(), 1, "{table}");
+        assert!(table.lines().nth(1).is_some_and(|l| l.starts_with("|-")), "{table}");
         assert!(trace_table(&trace(1.0, 1.0, 1.0)).contains("reactive"));
     }
 }

@@ -1,14 +1,17 @@
-//! A hand-written SVG chart: one panel per trace with the demand and each policy's ready
+//! The SVG chart (plotters): one panel per trace with the demand and each policy's ready
 //! capacity over time. Series are averaged into at most `width` buckets, so a short shortfall
 //! in a multi-week trace shows as a dent rather than a gap; the tables carry the exact numbers.
 
-use std::fmt::Write as _;
+use plotters::prelude::*;
 
 use super::TraceResult;
 
-const PANEL_HEIGHT: f64 = 180.0;
-const MARGIN: f64 = 40.0;
-const COLOURS: [&str; 3] = ["#d62728", "#1f77b4", "#2ca02c"];
+const PANEL_HEIGHT: u32 = 220;
+const COLOURS: [RGBColor; 3] = [
+    RGBColor(0xd6, 0x27, 0x28),
+    RGBColor(0x1f, 0x77, 0xb4),
+    RGBColor(0x2c, 0xa0, 0x2c),
+];
 
 fn buckets(series: &[f64], n: usize) -> Vec<f64> {
     if series.is_empty() || n == 0 {
@@ -21,88 +24,126 @@ fn buckets(series: &[f64], n: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Draws one series in the panel whose top edge is `y0`; the panel spans `MARGIN..MARGIN + w`.
-fn polyline(out: &mut String, values: &[f64], y0: f64, w: f64, y_max: f64, colour: &str, width: f64) {
-    let dx = if values.len() > 1 {
-        w / (values.len() - 1) as f64
-    } else {
-        0.0
-    };
-    let _ = write!(
-        out,
-        r#"<polyline fill="none" stroke="{colour}" stroke-width="{width}" points=""#
-    );
-    for (i, v) in values.iter().enumerate() {
-        let _ = write!(
-            out,
-            "{:.1},{:.1} ",
-            MARGIN + i as f64 * dx,
-            y0 + PANEL_HEIGHT - v / y_max * PANEL_HEIGHT
-        );
+/// Renders the chart. Needs results simulated with `keep_series`; demand is taken from the trace.
+pub fn chart(results: &[TraceResult], width: usize) -> Result<String, DrawingAreaErrorKind<std::io::Error>> {
+    let mut out = String::new();
+    let panels = results.len().max(1) as u32;
+    let size = (width as u32 + 80, PANEL_HEIGHT * panels);
+    {
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
+        root.fill(&WHITE)?;
+        for (area, t) in root.split_evenly((results.len().max(1), 1)).iter().zip(results) {
+            panel(area, t, width)?;
+        }
+        root.present()?;
     }
-    out.push_str("\"/>\n");
+    Ok(out)
 }
 
-/// Renders the chart. Needs results simulated with `keep_series`; demand is taken from the trace.
-pub fn chart(results: &[TraceResult], width: usize) -> String {
-    let w = width as f64;
-    let panel = PANEL_HEIGHT + MARGIN * 1.5;
-    let height = MARGIN + panel * results.len() as f64;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{height}" font-family="sans-serif" font-size="12">"#,
-        w + 2.0 * MARGIN
-    );
-    out.push_str(r#"<rect width="100%" height="100%" fill="white"/>"#);
-    out.push('\n');
-    let mut lx = MARGIN;
-    let _ = writeln!(out, r#"<text x="{lx}" y="20" font-weight="bold">demand</text>"#);
-    let policies = results.first().map(|r| r.results.as_slice()).unwrap_or_default();
-    for (i, p) in policies.iter().enumerate() {
-        lx += 90.0;
-        let c = COLOURS[i % COLOURS.len()];
-        let _ = writeln!(
-            out,
-            r#"<text x="{lx}" y="20" fill="{c}">{} ready</text>"#,
-            p.policy.name()
-        );
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    t: &TraceResult,
+    width: usize,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let demand = buckets(&t.trace.values, width);
+    let series: Vec<Vec<f64>> = t.results.iter().map(|p| buckets(&p.ready_series, width)).collect();
+    let y_max = series.iter().flatten().chain(&demand).copied().fold(1.0, f64::max) * 1.05;
+    let x_max = demand.len().max(2) - 1;
+    let hours_per_point = t.hours / x_max as f64;
+    let mut chart = ChartBuilder::on(area)
+        .caption(format!("{} ({:.0} h)", t.trace.name, t.hours), ("sans-serif", 14))
+        .margin(8)
+        .x_label_area_size(24)
+        .y_label_area_size(40)
+        .build_cartesian_2d(0.0..t.hours, 0.0..y_max)?;
+    chart
+        .configure_mesh()
+        .x_desc("hours")
+        .y_desc("pods")
+        .light_line_style(WHITE)
+        .draw()?;
+    let points = |values: &[f64]| -> Vec<(f64, f64)> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i as f64 * hours_per_point, *v))
+            .collect()
+    };
+    for (i, (p, s)) in t.results.iter().zip(&series).enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        chart
+            .draw_series(LineSeries::new(points(s), colour))?
+            .label(format!("{} ready", p.policy.name()))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour));
     }
-    for (k, t) in results.iter().enumerate() {
-        let y0 = MARGIN + k as f64 * panel + MARGIN * 0.5;
-        let demand = buckets(&t.trace.values, width);
-        let series: Vec<Vec<f64>> = t.results.iter().map(|p| buckets(&p.ready_series, width)).collect();
-        let y_max = series.iter().flatten().chain(&demand).copied().fold(1.0, f64::max) * 1.05;
-        let _ = writeln!(
-            out,
-            r#"<text x="{MARGIN}" y="{:.1}">{} ({:.0} h; pods, 0 to {:.0})</text>"#,
-            y0 - 6.0,
-            t.trace.name,
-            t.hours,
-            y_max
-        );
-        let _ = writeln!(
-            out,
-            r##"<rect x="{MARGIN}" y="{y0:.1}" width="{w}" height="{PANEL_HEIGHT}" fill="none" stroke="#ccc"/>"##
-        );
-        for (i, s) in series.iter().enumerate() {
-            polyline(&mut out, s, y0, w, y_max, COLOURS[i % COLOURS.len()], 1.0);
-        }
-        polyline(&mut out, &demand, y0, w, y_max, "black", 1.2);
-    }
-    out.push_str("</svg>\n");
-    out
+    chart
+        .draw_series(LineSeries::new(points(&demand), BLACK.stroke_width(2)))?
+        .label("demand")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK.stroke_width(2)));
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::simulate::{PolicyKind, PolicyResult};
+    use crate::trace::Trace;
 
     #[test]
     fn buckets_average_and_bound_the_length() {
         assert_eq!(buckets(&[1.0, 3.0, 5.0, 7.0], 2), vec![2.0, 6.0]);
         assert_eq!(buckets(&[1.0; 1000], 300).len(), 250);
         assert!(buckets(&[], 10).is_empty());
+    }
+
+    fn traced(name: &str) -> TraceResult {
+        let ready = PolicyResult {
+            policy: PolicyKind::Reactive,
+            pod_hours: 1.0,
+            cost_usd: 1.0,
+            underprovisioned_minutes: 0.0,
+            underprovisioned_time_share: 0.0,
+            unserved_demand_share: 0.0,
+            peak_shortfall_pods: 0.0,
+            scaling_events: 0,
+            forecast_fallbacks: 0,
+            forecast_coverage: None,
+            ready_series: vec![2.0, 2.0, 3.0, 4.0],
+        };
+        TraceResult {
+            trace: Trace {
+                name: name.into(),
+                source_step_seconds: 60.0,
+                step_seconds: 15.0,
+                interpolation: forecast::trace::Interpolation::Linear,
+                values: vec![1.0, 2.0, 3.0, 2.5],
+            },
+            hours: 1.0,
+            peak_pods: 3.0,
+            results: vec![ready],
+        }
+    }
+
+    #[test]
+    fn trace_names_are_escaped_and_every_series_is_drawn() {
+        let svg = chart(&[traced("a<b>&c"), traced("plain")], 100).unwrap();
+        assert!(svg.starts_with("<svg"), "{svg}");
+        assert!(!svg.contains("a<b>&c"), "{svg}");
+        assert!(svg.contains("a&lt;b&gt;&amp;c"), "{svg}");
+        // Two panels, each with a reactive line and a demand line, and a legend mark of each.
+        let lower = svg.to_lowercase();
+        assert_eq!(lower.matches(r##"stroke="#d62728""##).count(), 4, "{svg}");
+        assert_eq!(
+            lower.matches(r##"stroke="#000000" stroke-width="2""##).count(),
+            4,
+            "{svg}"
+        );
+        assert!(svg.contains("reactive ready") && svg.contains("demand"));
     }
 }
