@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 /// Kind of a scaling policy: an absolute number of pods or a percentage of the replicas at the
 /// start of the period.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub enum PolicyKind {
+pub enum ScalingPolicyType {
     /// Change by at most `value` pods per period.
     Pods,
     /// Change by at most `value` percent per period.
@@ -22,7 +22,7 @@ pub enum PolicyKind {
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct ScalingPolicy {
     /// Pods or percent.
-    pub kind: PolicyKind,
+    pub kind: ScalingPolicyType,
     /// Pods or percent allowed per period.
     pub value: u32,
     /// Length of the period in seconds.
@@ -80,12 +80,15 @@ impl HpaSpec {
             scale_up: ScalingRules {
                 stabilization_window_seconds: 0.0,
                 select_policy: SelectPolicy::Max,
-                policies: vec![per15(PolicyKind::Percent, 100), per15(PolicyKind::Pods, 4)],
+                policies: vec![
+                    per15(ScalingPolicyType::Percent, 100),
+                    per15(ScalingPolicyType::Pods, 4),
+                ],
             },
             scale_down: ScalingRules {
                 stabilization_window_seconds: 300.0,
                 select_policy: SelectPolicy::Max,
-                policies: vec![per15(PolicyKind::Percent, 100)],
+                policies: vec![per15(ScalingPolicyType::Percent, 100)],
             },
         }
     }
@@ -255,8 +258,8 @@ impl Hpa {
             let limit = self.spec.scale_up.policies.iter().map(|p| {
                 let start = period_start(p.period_seconds);
                 match p.kind {
-                    PolicyKind::Pods => start + i64::from(p.value),
-                    PolicyKind::Percent => (start as f64 * (1.0 + f64::from(p.value) / 100.0)).ceil() as i64,
+                    ScalingPolicyType::Pods => start + i64::from(p.value),
+                    ScalingPolicyType::Percent => (start as f64 * (1.0 + f64::from(p.value) / 100.0)).ceil() as i64,
                 }
             });
             let limit = match self.spec.scale_up.select_policy {
@@ -269,9 +272,9 @@ impl Hpa {
             let limit = self.spec.scale_down.policies.iter().map(|p| {
                 let start = period_start(p.period_seconds);
                 match p.kind {
-                    PolicyKind::Pods => start - i64::from(p.value),
+                    ScalingPolicyType::Pods => start - i64::from(p.value),
                     // Truncation, as the controller's int32 conversion: 72 * 0.9 = 64.8 -> 64.
-                    PolicyKind::Percent => (start as f64 * (1.0 - f64::from(p.value) / 100.0)) as i64,
+                    ScalingPolicyType::Percent => (start as f64 * (1.0 - f64::from(p.value) / 100.0)) as i64,
                 }
             });
             // Max allows the largest change, which on the way down is the lowest floor.

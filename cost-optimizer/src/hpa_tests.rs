@@ -96,12 +96,12 @@ fn docs_scale_down_policies_percent_rounds_like_the_controller() {
         select_policy: SelectPolicy::Max,
         policies: vec![
             ScalingPolicy {
-                kind: PolicyKind::Pods,
+                kind: ScalingPolicyType::Pods,
                 value: 4,
                 period_seconds: 60.0,
             },
             ScalingPolicy {
-                kind: PolicyKind::Percent,
+                kind: ScalingPolicyType::Percent,
                 value: 10,
                 period_seconds: 60.0,
             },

@@ -23,10 +23,11 @@ mod engine;
 pub mod report;
 pub mod svg;
 
-/// The policies compared.
+/// The autoscaling strategies compared (`--policy` on the command line, `policy` in
+/// reports: named apart from the HPA's scaling policies and the services' cost policies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum PolicyKind {
+pub enum Strategy {
     /// The stock HPA on observed CPU.
     Reactive,
     /// The stock HPA with the forecast as a second metric.
@@ -35,8 +36,8 @@ pub enum PolicyKind {
     CostAware,
 }
 
-impl PolicyKind {
-    /// All policies, in report order.
+impl Strategy {
+    /// All strategies, in report order.
     pub const ALL: [Self; 3] = [Self::Reactive, Self::Predictive, Self::CostAware];
 
     /// The CLI and report name.
@@ -49,7 +50,7 @@ impl PolicyKind {
     }
 }
 
-impl std::str::FromStr for PolicyKind {
+impl std::str::FromStr for Strategy {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         Self::ALL
@@ -126,7 +127,7 @@ impl SimConfig {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PolicyResult {
     /// Which policy.
-    pub policy: PolicyKind,
+    pub policy: Strategy,
     /// Pods running (ready or starting) integrated over time.
     pub pod_hours: f64,
     /// pod_hours x pod price, USD.
@@ -175,7 +176,7 @@ pub type ForecasterFactory<'a> = dyn Fn(&[f64]) -> Box<dyn Forecaster> + Sync + 
 pub fn simulate(
     demand: &Trace,
     config: &SimConfig,
-    policies: &[PolicyKind],
+    policies: &[Strategy],
     forecaster: &ForecasterFactory<'_>,
     keep_series: bool,
 ) -> Result<TraceResult, String> {
@@ -197,7 +198,7 @@ pub fn simulate(
         })
         .collect();
     let coverage = f.coverage();
-    for r in results.iter_mut().filter(|r| r.policy != PolicyKind::Reactive) {
+    for r in results.iter_mut().filter(|r| r.policy != Strategy::Reactive) {
         r.forecast_coverage = coverage;
     }
     Ok(TraceResult {

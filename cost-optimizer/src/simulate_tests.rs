@@ -21,7 +21,7 @@ fn step_up() -> Trace {
     trace((0..480).map(|i| if i < 240 { 2.0 } else { 8.0 }).collect())
 }
 
-fn run_with(t: &Trace, p: PolicyKind, oracle: bool) -> PolicyResult {
+fn run_with(t: &Trace, p: Strategy, oracle: bool) -> PolicyResult {
     let make: &ForecasterFactory<'_> = if oracle {
         &|d: &[f64]| Box::new(Oracle::new(d.to_vec())) as Box<dyn Forecaster>
     } else {
@@ -36,7 +36,7 @@ fn run_with(t: &Trace, p: PolicyKind, oracle: bool) -> PolicyResult {
 #[test]
 fn constant_demand_never_scales_or_falls_short() {
     let t = trace(vec![3.5; 240]);
-    for p in PolicyKind::ALL {
+    for p in Strategy::ALL {
         let r = run_with(&t, p, false);
         assert_eq!(r.scaling_events, 0, "{p:?}");
         assert_eq!(r.underprovisioned_minutes, 0.0, "{p:?}");
@@ -48,7 +48,7 @@ fn constant_demand_never_scales_or_falls_short() {
 
 #[test]
 fn reactive_is_short_for_at_least_the_startup_delay_after_a_step() {
-    let r = run_with(&step_up(), PolicyKind::Reactive, false);
+    let r = run_with(&step_up(), Strategy::Reactive, false);
     // The step is seen one scrape later, then pods need 60 s: at least 60 s short.
     assert!(r.underprovisioned_minutes >= 1.0, "{}", r.underprovisioned_minutes);
     assert!(
@@ -64,9 +64,9 @@ fn reactive_is_short_for_at_least_the_startup_delay_after_a_step() {
 #[test]
 fn a_perfect_forecaster_reduces_under_provisioning() {
     let t = step_up();
-    let reactive = run_with(&t, PolicyKind::Reactive, false);
-    let predictive = run_with(&t, PolicyKind::Predictive, true);
-    let cost_aware = run_with(&t, PolicyKind::CostAware, true);
+    let reactive = run_with(&t, Strategy::Reactive, false);
+    let predictive = run_with(&t, Strategy::Predictive, true);
+    let cost_aware = run_with(&t, Strategy::CostAware, true);
     assert!(predictive.underprovisioned_minutes < reactive.underprovisioned_minutes);
     // The lead (150 s) covers the start-up delay (60 s): the rule is never short.
     assert_eq!(cost_aware.underprovisioned_minutes, 0.0);
@@ -91,7 +91,7 @@ fn cycle_with_steps() -> Trace {
 
 fn predictive_vs_reactive(make: &ForecasterFactory<'_>) -> (PolicyResult, PolicyResult) {
     let t = cycle_with_steps();
-    let policies = [PolicyKind::Reactive, PolicyKind::Predictive];
+    let policies = [Strategy::Reactive, Strategy::Predictive];
     let mut r = simulate(&t, &SimConfig::default(), &policies, make, false)
         .unwrap()
         .results;
@@ -184,15 +184,15 @@ fn forecasts_see_only_the_past() {
             calls: 0,
         }) as Box<dyn Forecaster>
     };
-    let r = simulate(&t, &SimConfig::default(), &[PolicyKind::CostAware], &make, false).unwrap();
+    let r = simulate(&t, &SimConfig::default(), &[Strategy::CostAware], &make, false).unwrap();
     // Every step asked once and fell back to current usage.
     assert_eq!(r.results[0].forecast_fallbacks, 600);
 }
 
 #[test]
 fn policy_names_round_trip() {
-    for p in PolicyKind::ALL {
-        assert_eq!(p.name().parse::<PolicyKind>().unwrap(), p);
+    for p in Strategy::ALL {
+        assert_eq!(p.name().parse::<Strategy>().unwrap(), p);
     }
-    assert!("proactive".parse::<PolicyKind>().is_err());
+    assert!("proactive".parse::<Strategy>().is_err());
 }

@@ -8,7 +8,7 @@ use forecast::peak::PeakConfig;
 use service_kit::HttpArgs;
 pub use service_kit::prometheus::Setup;
 
-use crate::duration::parse_duration;
+use service_kit::duration::whole_seconds as parse_duration;
 
 /// The services forecast by default: the shop and its queue worker.
 pub const DEFAULT_SERVICES: &str = "user-service,catalog-service,order-service,order-worker";

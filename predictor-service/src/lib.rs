@@ -11,7 +11,6 @@
 
 pub mod capacity;
 pub mod config;
-pub mod duration;
 pub mod evaluation;
 pub mod metrics;
 pub mod peak;

@@ -11,9 +11,9 @@ use forecast::peak::{PeakConfig, PeakForecaster};
 use forecast::series::load_csv;
 use forecast::{ModelKind, SelectConfig, Series, select};
 use predictor_service::Config;
-use predictor_service::duration::parse_duration;
 use predictor_service::evaluation::{EvalConfig, TraceReport, evaluate_trace, horizon_steps, summarize};
 use predictor_service::report;
+use service_kit::duration::whole_seconds as parse_duration;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]

@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod conditional;
+pub mod duration;
 pub mod health;
 pub mod http;
 pub mod metrics;

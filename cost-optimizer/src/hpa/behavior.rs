@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{PolicyKind, ScalingPolicy, ScalingRules, SelectPolicy};
+use super::{ScalingPolicy, ScalingPolicyType, ScalingRules, SelectPolicy};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -17,12 +17,12 @@ pub(super) struct Behavior {
 pub(super) struct Rules {
     stabilization_window_seconds: u32,
     select_policy: SelectPolicy,
-    policies: Vec<Policy>,
+    policies: Vec<PolicySpec>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Policy {
+struct PolicySpec {
     #[serde(rename = "type")]
     kind: Kind,
     value: u32,
@@ -45,8 +45,8 @@ impl From<Rules> for ScalingRules {
                 .into_iter()
                 .map(|p| ScalingPolicy {
                     kind: match p.kind {
-                        Kind::Pods => PolicyKind::Pods,
-                        Kind::Percent => PolicyKind::Percent,
+                        Kind::Pods => ScalingPolicyType::Pods,
+                        Kind::Percent => ScalingPolicyType::Percent,
                     },
                     value: p.value,
                     period_seconds: f64::from(p.period_seconds),

@@ -12,11 +12,11 @@ use forecast::trace::Interpolation;
 use rayon::prelude::*;
 
 use super::report::{Summary, summarize, summary_table, trace_table};
-use super::{PolicyKind, SimConfig, TraceResult, simulate};
-use crate::config::parse_seconds;
+use super::{SimConfig, Strategy, TraceResult, simulate};
 use crate::forecast::{Forecaster, LastValueTrend, Oracle, Peak};
 use crate::pricing::{CostModel, Pricing};
 use crate::trace::Trace;
+use service_kit::duration::seconds as parse_seconds;
 
 /// The flags of `simulate`.
 #[derive(Debug, Args)]
@@ -26,7 +26,7 @@ pub struct SimulateArgs {
     trace: Vec<PathBuf>,
     /// Policies to compare, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "reactive,predictive,cost-aware")]
-    policy: Vec<PolicyKind>,
+    policy: Vec<Strategy>,
     /// Forecasters of the predictive and cost-aware policies, comma-separated; each is a run
     /// of its own. `oracle` knows the future: the limit any forecaster could reach.
     #[arg(

@@ -36,7 +36,7 @@ fn observe(demand: &[f64], c: &SimConfig) -> Vec<f64> {
 pub(super) fn run(
     demand: &[f64],
     c: &SimConfig,
-    policy: PolicyKind,
+    policy: Strategy,
     mut hpa: Hpa,
     forecaster: &mut dyn Forecaster,
     keep_series: bool,
@@ -76,7 +76,7 @@ pub(super) fn run(
         let t = i as f64 * step;
         let ready = pods.partition_point(|&at| at <= t) as u32;
         let obs = observed[i];
-        let outlook = if policy == PolicyKind::Reactive {
+        let outlook = if policy == Strategy::Reactive {
             None
         } else {
             let history = &observed[(i + 1).saturating_sub(c.history_steps)..=i];
@@ -92,14 +92,14 @@ pub(super) fn run(
         };
         let cpu = utilization_proposal(spec, ready, obs, target, TOLERANCE);
         let next = match (policy, &outlook) {
-            (PolicyKind::Reactive, _) | (PolicyKind::Predictive, None) => hpa.reconcile(t, spec, &[cpu]),
-            (PolicyKind::Predictive, Some(o)) => {
+            (Strategy::Reactive, _) | (Strategy::Predictive, None) => hpa.reconcile(t, spec, &[cpu]),
+            (Strategy::Predictive, Some(o)) => {
                 // The AverageValue target: the forecast total over the target per pod, whatever
                 // is ready; CPU utilisation stays as the reactive safety net.
                 let predicted = average_value_proposal(spec, o.peak, target, TOLERANCE);
                 hpa.reconcile(t, spec, &[cpu, predicted])
             }
-            (PolicyKind::CostAware, _) => {
+            (Strategy::CostAware, _) => {
                 if let Some(o) = &outlook {
                     while recent_peaks.back().is_some_and(|(_, p)| *p <= o.peak) {
                         recent_peaks.pop_back();

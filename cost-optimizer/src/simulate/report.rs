@@ -4,13 +4,13 @@
 
 use serde::Serialize;
 
-use super::{PolicyKind, TraceResult};
+use super::{Strategy, TraceResult};
 
 /// One policy over all traces.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PolicySummary {
     /// Which policy.
-    pub policy: PolicyKind,
+    pub policy: Strategy,
     /// Traces run.
     pub traces: usize,
     /// Sum of pod-hours.
@@ -61,7 +61,7 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 
 /// Aggregates per-trace results.
 pub fn summarize(results: &[TraceResult]) -> Summary {
-    let kinds: Vec<PolicyKind> = results
+    let kinds: Vec<Strategy> = results
         .first()
         .map(|r| r.results.iter().map(|p| p.policy).collect())
         .unwrap_or_default();
@@ -72,7 +72,7 @@ pub fn summarize(results: &[TraceResult]) -> Summary {
                 .iter()
                 .filter_map(|t| {
                     let me = t.results.iter().find(|p| p.policy == kind)?;
-                    Some((me, t.results.iter().find(|p| p.policy == PolicyKind::Reactive)))
+                    Some((me, t.results.iter().find(|p| p.policy == Strategy::Reactive)))
                 })
                 .collect();
             let sum = |f: &dyn Fn(&crate::simulate::PolicyResult) -> f64| pairs.iter().map(|(m, _)| f(m)).sum::<f64>();
@@ -182,7 +182,7 @@ pub fn summary_table(runs: &[(&str, &str, &Summary)]) -> String {
     let mut reactive_shown = Vec::new();
     for (how, forecaster, s) in runs {
         for p in &s.policies {
-            let reactive = p.policy == PolicyKind::Reactive;
+            let reactive = p.policy == Strategy::Reactive;
             if reactive && reactive_shown.contains(how) {
                 continue;
             }
@@ -214,7 +214,7 @@ mod tests {
     use crate::simulate::PolicyResult;
     use crate::trace::Trace;
 
-    fn result(policy: PolicyKind, pod_hours: f64, under: f64) -> PolicyResult {
+    fn result(policy: Strategy, pod_hours: f64, under: f64) -> PolicyResult {
         PolicyResult {
             policy,
             pod_hours,
@@ -242,8 +242,8 @@ mod tests {
             hours: 1.0,
             peak_pods: 10.0,
             results: vec![
-                result(PolicyKind::Reactive, 10.0, r),
-                result(PolicyKind::Predictive, p_hours, p),
+                result(Strategy::Reactive, 10.0, r),
+                result(Strategy::Predictive, p_hours, p),
             ],
         }
     }

@@ -92,7 +92,7 @@ fn panel<DB: DrawingBackend>(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::simulate::{PolicyKind, PolicyResult};
+    use crate::simulate::{PolicyResult, Strategy};
     use crate::trace::Trace;
 
     #[test]
@@ -104,7 +104,7 @@ mod tests {
 
     fn traced(name: &str) -> TraceResult {
         let ready = PolicyResult {
-            policy: PolicyKind::Reactive,
+            policy: Strategy::Reactive,
             pod_hours: 1.0,
             cost_usd: 1.0,
             underprovisioned_minutes: 0.0,

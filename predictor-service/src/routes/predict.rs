@@ -9,9 +9,9 @@ use serde::Deserialize;
 use service_kit::problem::{ApiPath, ApiQuery};
 use service_kit::{ApiJson, Problem};
 
-use crate::duration::parse_duration;
 use crate::prediction::Prediction;
 use crate::state::AppState;
+use service_kit::duration::whole_seconds as parse_duration;
 
 pub(crate) fn router() -> Router<AppState> {
     // A static segment outranks a parameter, so `all` never reaches `get_prediction`.

@@ -6,9 +6,9 @@ use axum::routing::get;
 use service_kit::ApiJson;
 use service_kit::problem::ApiPath;
 
-use crate::api_error::ApiError;
-use crate::optimizer::{self, AllCostAnalysis, CostAnalysisReport};
-use crate::state::AppState;
+use crate::service::answers::{self, AllCostAnalysis, CostAnalysisReport};
+use crate::service::api_error::ApiError;
+use crate::service::state::AppState;
 
 /// The cost-analysis routes. `/all` is a static segment, which axum matches before `{service}`.
 pub fn router() -> Router<AppState> {
@@ -22,10 +22,10 @@ async fn get_cost_analysis(
     State(state): State<AppState>,
     ApiPath(service): ApiPath<String>,
 ) -> Result<ApiJson<CostAnalysisReport>, ApiError> {
-    optimizer::cost_analysis(&state, &service).await.map(ApiJson)
+    answers::cost_analysis(&state, &service).await.map(ApiJson)
 }
 
 #[tracing::instrument(skip_all)]
 async fn get_all_cost_analysis(State(state): State<AppState>) -> Result<ApiJson<AllCostAnalysis>, ApiError> {
-    optimizer::cost_analysis_all(&state).await.map(ApiJson)
+    answers::cost_analysis_all(&state).await.map(ApiJson)
 }

@@ -6,9 +6,9 @@ use axum::routing::get;
 use service_kit::ApiJson;
 use service_kit::problem::ApiPath;
 
-use crate::api_error::ApiError;
-use crate::optimizer::{self, DecisionReport};
-use crate::state::AppState;
+use crate::service::answers::{self, DecisionReport};
+use crate::service::api_error::ApiError;
+use crate::service::state::AppState;
 
 /// The scaling-decision route.
 pub fn router() -> Router<AppState> {
@@ -20,5 +20,5 @@ async fn get_scaling_decision(
     State(state): State<AppState>,
     ApiPath(service): ApiPath<String>,
 ) -> Result<ApiJson<DecisionReport>, ApiError> {
-    optimizer::scaling_decision(&state, &service).await.map(ApiJson)
+    answers::scaling_decision(&state, &service).await.map(ApiJson)
 }

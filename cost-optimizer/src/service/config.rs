@@ -81,48 +81,13 @@ impl Config {
     }
 }
 
-/// Parses `90`, `90s`, `2m` or `1h` into seconds.
-pub fn parse_seconds(s: &str) -> Result<f64, String> {
-    let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: f64 = num.trim().parse().map_err(|e| format!("{s:?}: {e}"))?;
-    let k = match unit {
-        "ms" => 0.001,
-        "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        _ => return Err(format!("{s:?}: unit must be ms, s, m or h")),
-    };
-    if n.is_finite() && n >= 0.0 {
-        Ok(n * k)
-    } else {
-        Err(format!("{s:?}: must be non-negative"))
-    }
-}
-
-/// [`parse_seconds`] as a [`Duration`].
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    parse_seconds(s).map(Duration::from_secs_f64)
-}
+pub use service_kit::duration::{parse as parse_duration, seconds as parse_seconds};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use clap::Parser as _;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_seconds("60s"), Ok(60.0));
-        assert_eq!(parse_seconds("2m"), Ok(120.0));
-        assert_eq!(parse_seconds("90"), Ok(90.0));
-        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert!(parse_seconds("5d").is_err());
-        assert!(parse_seconds("-1s").is_err());
-    }
 
     #[test]
     fn clap_defaults_match_with_defaults() {

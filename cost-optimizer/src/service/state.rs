@@ -7,10 +7,10 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use service_kit::prometheus::{Prometheus, UsageQueries};
 
-use crate::config::Config;
-use crate::predictor::PredictorClient;
 use crate::pricing::CostModel;
-use crate::usage::UsageSource;
+use crate::service::config::Config;
+use crate::service::predictor_client::PredictorClient;
+use crate::service::usage::UsageSource;
 
 /// Shared state of the handlers.
 #[derive(Clone)]

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use crate::optimizer;
-use crate::state::AppState;
+use crate::service::answers;
+use crate::service::state::AppState;
 
 /// Recomputes every service's gauges every `every` (no task when zero). The task holds nothing
 /// that needs flushing, so it simply ends with the runtime instead of watching for shutdown.
@@ -28,12 +28,12 @@ async fn refresh(state: &AppState) {
     let names: Vec<String> = state.model.policies.iter().map(|(n, _)| n.to_owned()).collect();
     let mut usage_error = None;
     for name in &names {
-        if let Err(e) = optimizer::scaling_decision(state, name).await {
+        if let Err(e) = answers::scaling_decision(state, name).await {
             tracing::warn!(error.message = %e, service = %name, "metrics refresh: no decision");
         }
         // After one failure, skip the other services' cost queries: Prometheus is down for all.
         if usage_error.is_none()
-            && let Err(e) = optimizer::cost_analysis(state, name).await
+            && let Err(e) = answers::cost_analysis(state, name).await
         {
             usage_error = Some(e);
         }

@@ -2,7 +2,7 @@
 
 use axum::Router;
 
-use crate::state::AppState;
+use crate::service::state::AppState;
 
 pub mod cost_analysis;
 pub mod cost_tiers;

@@ -5,12 +5,12 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::api_error::ApiError;
 use crate::cost::{self, CostAnalysis, CostTotals};
 use crate::decision::{self, DecisionInput, ScalingDecision};
-use crate::gauges;
-use crate::state::AppState;
-use crate::usage::CurrentUsage;
+use crate::service::api_error::ApiError;
+use crate::service::gauges;
+use crate::service::state::AppState;
+use crate::service::usage::CurrentUsage;
 
 /// `GET /cost-analysis/{service}`: the domain's analysis plus what it rests on.
 #[derive(Debug, Clone, Serialize)]

@@ -4,8 +4,8 @@
 use axum::Router;
 use service_kit::{HttpArgs, Readiness, Server};
 
-use crate::config::Config;
-use crate::state::AppState;
+use crate::service::config::Config;
+use crate::service::state::AppState;
 
 /// The `service` label on this service's own HTTP and process metrics.
 pub const SERVICE: &str = "cost-optimizer";
@@ -20,12 +20,17 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         let prometheus = prometheus.clone();
         async move { prometheus.ready().await }
     });
-    crate::refresh::spawn_refresh(state.clone(), config.metrics_refresh);
+    crate::service::refresh::spawn_refresh(state.clone(), config.metrics_refresh);
     let router = app(state, readiness, &config.http);
     Server::bind(&config.http.host, config.port, router).await
 }
 
 /// The whole router, usable without a socket.
 pub fn app(state: AppState, readiness: Readiness, http: &HttpArgs) -> Router {
-    service_kit::http::finish(SERVICE, crate::routes::router().with_state(state), readiness, http)
+    service_kit::http::finish(
+        SERVICE,
+        crate::service::routes::router().with_state(state),
+        readiness,
+        http,
+    )
 }

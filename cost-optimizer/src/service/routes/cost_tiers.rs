@@ -7,7 +7,7 @@ use serde::Serialize;
 use service_kit::ApiJson;
 
 use crate::pricing::{HOURS_PER_MONTH, Pricing};
-use crate::state::AppState;
+use crate::service::state::AppState;
 use crate::tiers::Tier;
 
 /// One tier with its price per pod.
