@@ -130,9 +130,15 @@ mod tests {
         }
         // The numbers of the original design, now read from config/tiers.json.
         let order = set.get("order-service").unwrap();
-        assert_eq!((order.tier.as_str(), order.min_replicas, order.max_replicas), ("medium", 2, 20));
+        assert_eq!(
+            (order.tier.as_str(), order.min_replicas, order.max_replicas),
+            ("medium", 2, 20)
+        );
         assert_eq!(set.get("predictor-service").unwrap().target_cpu_utilization, 0.8);
-        assert_eq!(set.get("cost-optimizer").unwrap(), &ServicePolicy::new("micro", 1, 2, 0.8));
+        assert_eq!(
+            set.get("cost-optimizer").unwrap(),
+            &ServicePolicy::new("micro", 1, 2, 0.8)
+        );
     }
 
     #[test]
