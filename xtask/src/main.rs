@@ -27,7 +27,11 @@ mod tiers;
 
 /// Command line.
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", about = "The repository's own deploy and monitoring checks")]
+#[command(
+    name = "xtask",
+    bin_name = "cargo xtask",
+    about = "The repository's own deploy and monitoring checks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -89,14 +93,16 @@ enum Command {
     },
 }
 
+/// The workspace root: where config/, k8s/ and monitoring/ are.
 fn root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
+/// Runs one command. The repository's files are found from the crate's own location; paths
+/// given as arguments are taken as given (relative to the caller's directory).
 fn run(command: Command) -> Result<Vec<String>> {
     let root = root();
-    std::env::set_current_dir(&root)?;
     match command {
         Command::Tiers { rendered } => tiers::run(&root, &rendered),
         Command::AdapterDrift => adapter::run(&root),
