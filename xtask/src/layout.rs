@@ -162,6 +162,20 @@ mod tests {
     }
 
     #[test]
+    fn json_lines_carry_only_the_kinds_asked_for() {
+        let root = crate::root();
+        let files = [
+            root.join("k8s/gitops/application.yaml"),
+            root.join("k8s/gitops/appproject.yaml"),
+        ];
+        let lines = json_lines(&files, &["AppProject"]).unwrap();
+        assert_eq!(lines.len(), 1);
+        let v: Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(v["doc"]["kind"], "AppProject");
+        assert!(v["file"].as_str().unwrap().ends_with("appproject.yaml"));
+    }
+
+    #[test]
     fn relative_paths_climb_to_the_common_parent() {
         let root = crate::root();
         assert_eq!(

@@ -45,6 +45,9 @@ enum Command {
         /// `kubectl kustomize k8s` output.
         rendered: PathBuf,
     },
+    /// Prints the `service:cpu_request_cores:tier` recording rules for config/tiers.json, in
+    /// recording.yml's layout (the `tiers` check compares them).
+    TierRules,
     /// The adapter rules ConfigMap in k8s/ carries exactly monitoring/prometheus-adapter/rules.yaml.
     AdapterDrift,
     /// Grafana dashboards: valid JSON, unique uids, every target has an expr and the provisioned
@@ -105,6 +108,7 @@ fn run(command: Command) -> Result<Vec<String>> {
     let root = root();
     match command {
         Command::Tiers { rendered } => tiers::run(&root, &rendered),
+        Command::TierRules => tiers::run_rules(&root),
         Command::AdapterDrift => adapter::run(&root),
         Command::Dashboards => dashboards::run(&root),
         Command::MetricNames { rendered } => metrics::run(&root, &rendered),

@@ -175,12 +175,14 @@ fn recording_rules(p: &Platform, recording: &Value) -> Result<String> {
         let tier = p.tier_of(name).context("tier checked at parse")?;
         match recorded.remove(name) {
             None => bail!(
-                "{RECORDING_FILE}: no {TIER_RULE} rule for {name} (tier {} in {TIERS_FILE})",
+                "{RECORDING_FILE}: no {TIER_RULE} rule for {name} (tier {} in {TIERS_FILE}; \
+                 `cargo xtask tier-rules` prints them)",
                 tier.name
             ),
             Some(v) if !close(v, tier.cpu_cores) => bail!(
                 "{RECORDING_FILE}: {TIER_RULE}{{service={name:?}}} expr is vector({v}) but {TIERS_FILE} \
-                 gives {name} tier {} with {} cores: utilisation would be computed against the wrong request",
+                 gives {name} tier {} with {} cores: utilisation would be computed against the wrong request \
+                 (`cargo xtask tier-rules` prints the rules for {TIERS_FILE})",
                 tier.name,
                 tier.cpu_cores
             ),
@@ -193,6 +195,24 @@ fn recording_rules(p: &Platform, recording: &Value) -> Result<String> {
     Ok(format!(
         "ok: {RECORDING_FILE} {TIER_RULE} rules match the tiers in {TIERS_FILE}"
     ))
+}
+
+/// The `service:cpu_request_cores:tier` rules for `config/tiers.json`, as recording.yml holds
+/// them (indented for its `platform-tiers` group): what to paste when the check fails.
+pub(crate) fn rules_yaml(p: &Platform) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, _) in p.tier_names() {
+        if let Some(tier) = p.tier_of(name) {
+            out.push(format!("      - record: {TIER_RULE}"));
+            out.push(format!("        expr: vector({})", tier.cpu_cores));
+            out.push(format!("        labels: {{ service: {name} }}"));
+        }
+    }
+    out
+}
+
+pub(crate) fn run_rules(root: &Path) -> Result<Vec<String>> {
+    Ok(rules_yaml(&Platform::parse(&docs::read(&root.join(TIERS_FILE))?)?))
 }
 
 /// Each HPA's replica bounds are its service's policy.
@@ -376,6 +396,34 @@ mod tests {
         inputs.native["services"]["user-service"]["tier"] = "medium".into();
         let e = check(&inputs).unwrap_err().to_string();
         assert!(e.contains("services.user-service.tier is \"medium\""), "{e}");
+    }
+
+    #[test]
+    fn the_generated_rules_are_the_committed_ones() {
+        // Arrange
+        let inputs = repo();
+        // Act
+        let rules = rules_yaml(&inputs.platform).join("\n");
+        // Assert: the same rules, whatever their order in the file
+        let generated = parse_docs(&format!("rules:\n{rules}"), "generated").unwrap().remove(0);
+        let mut want: Vec<_> = inputs.recording["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| {
+                g["rules"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|r| r["record"] == TIER_RULE)
+                    .cloned()
+            })
+            .collect();
+        let mut got = generated["rules"].as_array().unwrap().clone();
+        let key = |r: &Value| r["labels"]["service"].as_str().unwrap().to_owned();
+        want.sort_by_key(key);
+        got.sort_by_key(key);
+        assert_eq!(got, want);
     }
 
     #[test]
