@@ -4,6 +4,8 @@
 # No Docker engine, no cluster, no network but the package registries: what the
 # tools need is installed on first use (apt for promtool and amtool, a private venv
 # for the Python validators, npm for the Argo CD models) and reused afterwards.
+# The checks no off-the-shelf tool does are ours, in Rust: the xtask crate
+# (`cargo xtask --help`), which holds k8s/ and monitoring/ to config/tiers.json.
 # Prints each check; stops with a message at the first failure.
 #
 #   bash scripts/check-deploy.sh
@@ -11,6 +13,7 @@
 # DEPLOY_TOOLS_DIR  where the venv, npm packages and generated schemas live
 #                   (default ~/.cache/predictive-platform/deploy-tools)
 # K8S_VERSION       Kubernetes version to validate against (default 1.32)
+# CARGO_TARGET_DIR  where xtask is built (default target/)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -21,6 +24,7 @@ VENV=$TOOLS/venv
 NPM_DIR=$TOOLS/npm
 SCHEMAS=$TOOLS/schemas
 WORK=$(mktemp -d)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 trap 'rm -rf "$WORK"' EXIT
 
 log() { echo "check-deploy: $*"; }
@@ -39,8 +43,10 @@ check() {
     fi
 }
 
-# helper CMD ARGS...: our own checks (deploy/check_deploy.py), which print each result.
-helper() { "$VENV/bin/python" "$ROOT/deploy/check_deploy.py" "$@" | sed 's/^/  /'; }
+# xtask CMD ARGS...: our own checks (xtask/, `cargo xtask --help`), which print each
+# result. Built once below; a failing check's FAIL: line names the file and field.
+XTASK="$CARGO_TARGET_DIR/debug/xtask"
+xtask() { "$XTASK" "$@" | sed 's/^/  /'; }
 
 # ---------------------------------------------------------------- install
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
@@ -89,6 +95,8 @@ install_venv
 install_npm
 command -v kubectl >/dev/null || die "kubectl is missing (it ships with this machine image; Debian has no package for it)"
 export PATH="$VENV/bin:$PATH"
+log "building xtask"
+cargo build -q -p xtask || die "cargo build -p xtask"
 
 # ---------------------------------------------------------------- containers
 log "containers"
@@ -105,9 +113,9 @@ log "monitoring"
 for cfg in monitoring/prometheus/prometheus.yml monitoring/prometheus/prometheus.native.yml; do
     check "promtool check config $cfg (with its rule files)" promtool check config "$cfg"
 done
-# Debian's promtool lacks Kubernetes service discovery: the helper checks those
+# Debian's promtool lacks Kubernetes service discovery: xtask checks those
 # blocks and hands promtool a copy with static targets in their place.
-helper prom-k8s-config monitoring/prometheus/prometheus.k8s.yml "$WORK/prometheus.k8s.yml"
+xtask prom-k8s-config monitoring/prometheus/prometheus.k8s.yml "$WORK/prometheus.k8s.yml"
 check "promtool check config monitoring/prometheus/prometheus.k8s.yml (SD blocks replaced)" \
     promtool check config "$WORK/prometheus.k8s.yml"
 check "promtool check rules" promtool check rules monitoring/prometheus/rules/*.yml
@@ -116,15 +124,15 @@ for t in monitoring/prometheus/tests/*.yml; do
 done
 check "amtool check-config monitoring/alertmanager/alertmanager.yml" \
     amtool check-config monitoring/alertmanager/alertmanager.yml
-helper dashboards
-helper adapter-drift
+xtask dashboards
+xtask adapter-drift
 
 # ---------------------------------------------------------------- kubernetes
 log "kubernetes (schemas of Kubernetes $K8S_VERSION, strict about unknown fields)"
 check "kubectl kustomize k8s" sh -c 'kubectl kustomize k8s >"$1"' _ "$WORK/k8s.yaml"
-helper apply-f-layout
+xtask apply-f-layout
 # What Argo CD applies: k8s/ with the Application's kustomize patches.
-helper argo-overlay "$WORK/argocd"
+xtask argo-overlay "$WORK/argocd"
 check "kubectl kustomize (k8s/ as the Argo CD Application renders it)" \
     sh -c 'kubectl kustomize "$1" >"$2"' _ "$WORK/argocd" "$WORK/argocd.yaml"
 KEDA_FILES=(k8s/keda/*.yaml)
@@ -135,21 +143,26 @@ GITOPS_FILES=(k8s/gitops/*.yaml k8s/gitops/canary/*.yaml)
 check "kubernetes-validate --strict: kustomize output, Argo CD view, keda/, gitops/" \
     kubernetes-validate --strict -k "$K8S_VERSION" --quiet \
     "$WORK/k8s.yaml" "$WORK/argocd.yaml" "${KEDA_FILES[@]}" "${GITOPS_FILES[@]}"
-helper crd-schemas "$SCHEMAS" "$NPM_DIR/node_modules" "${KEDA_FILES[@]}" "${GITOPS_FILES[@]}"
-"$VENV/bin/python" deploy/check_deploy.py argocd-json "${GITOPS_FILES[@]}" >"$WORK/argocd.jsonl"
+# The CRD schemas come from the KEDA (pydantic) and Argo Rollouts (npm) models, so
+# this one check stays in Python; xtask hands it the resources as JSON lines.
+"$XTASK" crd-json "${KEDA_FILES[@]}" "${GITOPS_FILES[@]}" >"$WORK/crd.jsonl"
+"$VENV/bin/python" deploy/crd_schemas.py "$SCHEMAS" "$NPM_DIR/node_modules" <"$WORK/crd.jsonl" | sed 's/^/  /'
+"$XTASK" argocd-json "${GITOPS_FILES[@]}" >"$WORK/argocd.jsonl"
 NODE_PATH="$NPM_DIR/node_modules" node deploy/validate-argocd.js <"$WORK/argocd.jsonl" | sed 's/^/  /' \
     || die "Argo CD resources do not match the Argo CD models"
 # One autoscaler per workload, both on a plain cluster with KEDA and under Argo CD.
-helper autoscaling-conflicts "$WORK/k8s.yaml" "${KEDA_FILES[@]}"
-helper autoscaling-conflicts "$WORK/argocd.yaml" "${KEDA_FILES[@]}" "${GITOPS_FILES[@]}"
-helper tiers "$WORK/k8s.yaml"
+xtask autoscaling-conflicts "$WORK/k8s.yaml" "${KEDA_FILES[@]}"
+xtask autoscaling-conflicts "$WORK/argocd.yaml" "${KEDA_FILES[@]}" "${GITOPS_FILES[@]}"
+# Requests, HPA bounds and the tier recording rules against config/tiers.json, the
+# one place tiers and policies are written (cost-optimizer compiles it in).
+xtask tiers "$WORK/k8s.yaml"
 # The HPA behaviour `cost-optimizer simulate` replays is config/hpa-behavior.json:
 # every HPA must use exactly that, and read the forecast as predicted_cpu_cores
 # with an AverageValue target (a Value target is discounted by unready pods).
-helper hpa-behavior "kubectl kustomize k8s=$WORK/k8s.yaml" "k8s as Argo CD renders it=$WORK/argocd.yaml"
+xtask hpa-behavior "kubectl kustomize k8s=$WORK/k8s.yaml" "k8s as Argo CD renders it=$WORK/argocd.yaml"
 
 # ---------------------------------------------------------------- metric names
 log "metric names (dashboards, rules, adapter rules, HPAs, ScaledObjects, analyses)"
-helper metric-names "$WORK/k8s.yaml" "${KEDA_FILES[@]}" "${GITOPS_FILES[@]}"
+xtask metric-names "$WORK/k8s.yaml" "${KEDA_FILES[@]}" "${GITOPS_FILES[@]}"
 
 log "all deployment checks passed"

@@ -1,6 +1,7 @@
 //! Per-service scaling policy: pod size, replica bounds, CPU target, scale-down stabilization and
-//! an optional hourly budget. The defaults mirror the HPA manifests so that the optimizer's
-//! advice and the cluster's behaviour agree unless someone changes one of them on purpose.
+//! an optional hourly budget. The defaults are read from `config/tiers.json`, which the HPA
+//! manifests are checked against (`cargo xtask tiers`), so the optimizer's advice and the
+//! cluster's behaviour agree.
 
 use std::collections::BTreeMap;
 
@@ -75,18 +76,12 @@ pub struct PolicySet {
 }
 
 impl Default for PolicySet {
-    /// The platform's services. The order service carries the load spikes (checkout), so it gets
-    /// the widest range; the predictor and optimizer are internal and stay small.
+    /// The services of `config/tiers.json`. The order service carries the load spikes
+    /// (checkout), so it gets the widest range; the predictor and optimizer are internal and
+    /// stay small.
     fn default() -> Self {
-        let services = [
-            ("user-service", ServicePolicy::new("small", 2, 10, 0.7)),
-            ("catalog-service", ServicePolicy::new("small", 2, 10, 0.7)),
-            ("order-service", ServicePolicy::new("medium", 2, 20, 0.7)),
-            ("predictor-service", ServicePolicy::new("medium", 1, 3, 0.8)),
-            ("cost-optimizer", ServicePolicy::new("micro", 1, 2, 0.8)),
-        ];
         Self {
-            services: services.into_iter().map(|(n, p)| (n.to_owned(), p)).collect(),
+            services: crate::tiers::Platform::builtin().services.clone(),
         }
     }
 }
@@ -133,6 +128,17 @@ mod tests {
             p.validate().unwrap();
             assert_eq!(p.scale_down_stabilization_seconds, 300);
         }
+        // The numbers of the original design, now read from config/tiers.json.
+        let order = set.get("order-service").unwrap();
+        assert_eq!(
+            (order.tier.as_str(), order.min_replicas, order.max_replicas),
+            ("medium", 2, 20)
+        );
+        assert_eq!(set.get("predictor-service").unwrap().target_cpu_utilization, 0.8);
+        assert_eq!(
+            set.get("cost-optimizer").unwrap(),
+            &ServicePolicy::new("micro", 1, 2, 0.8)
+        );
     }
 
     #[test]

@@ -89,6 +89,10 @@ struct CostModelFile {
     /// Replaces the default policy of the named services and adds new ones.
     #[serde(default)]
     services: BTreeMap<String, ServicePolicy>,
+    /// Tiers of unpriced workloads, as in `config/tiers.json` (so that file is a pricing file
+    /// too); only checked to name known tiers.
+    #[serde(default)]
+    workloads: BTreeMap<String, String>,
 }
 
 /// Everything the optimizer needs to price and decide: prices, tiers and per-service policies.
@@ -117,6 +121,9 @@ impl CostModel {
         }
         for (name, policy) in file.services {
             model.policies.insert(name, policy)?;
+        }
+        for tier in file.workloads.values() {
+            model.tiers.get(tier)?;
         }
         model.validate()?;
         Ok(model)
@@ -200,6 +207,13 @@ mod tests {
         // The default services name tiers that the replaced catalog lacks.
         let bad = r#"{"tiers": [{"name": "huge", "cpu_cores": 8, "memory_mib": 8192}]}"#;
         assert!(matches!(CostModel::from_json(bad), Err(Error::UnknownTier(_))));
+    }
+
+    #[test]
+    fn the_platform_file_is_a_pricing_file_giving_the_defaults() {
+        let m = CostModel::from_json(crate::tiers::PLATFORM_JSON).unwrap();
+        assert_eq!(m.tiers, TierCatalog::default());
+        assert_eq!(m.policies, PolicySet::default());
     }
 
     #[test]

@@ -1,9 +1,59 @@
 //! Pod sizes ("tiers"): the CPU and memory a pod requests. Right-sizing picks among them, and a
 //! policy names one per service, so the catalog is ordered from smallest to largest.
+//!
+//! The tiers and the services' policies are written down once, in `config/tiers.json`, which is
+//! compiled in as the defaults ([`Platform::builtin`]). The k8s requests, HPA bounds and the
+//! `service:cpu_request_cores:tier` recording rules are checked against that file by
+//! `cargo xtask tiers`, so changing a size there and not in `k8s/` fails the deploy checks.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
+use crate::policy::ServicePolicy;
 use crate::{Error, Result};
+
+/// `config/tiers.json`, the one source of truth for tiers and policies.
+pub const PLATFORM_JSON: &str = include_str!("../../config/tiers.json");
+
+/// The content of `config/tiers.json`: the tiers on offer, each service's policy, and the
+/// workloads that have a tier but no cost policy.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Platform {
+    /// Pod sizes on offer.
+    pub tiers: TierCatalog,
+    /// Scaling policy of each service the optimizer prices.
+    pub services: BTreeMap<String, ServicePolicy>,
+    /// Tier of each workload that is sized but not priced (order-worker, which KEDA scales).
+    #[serde(default)]
+    pub workloads: BTreeMap<String, String>,
+}
+
+impl Platform {
+    /// Parses and validates a platform file: policies in range, every tier named exists.
+    pub fn from_json(json: &str) -> Result<Self> {
+        let p: Self = serde_json::from_str(json)?;
+        for policy in p.services.values() {
+            policy.validate()?;
+            p.tiers.get(&policy.tier)?;
+        }
+        for tier in p.workloads.values() {
+            p.tiers.get(tier)?;
+        }
+        Ok(p)
+    }
+
+    /// The compiled-in `config/tiers.json`.
+    pub fn builtin() -> &'static Self {
+        static BUILTIN: LazyLock<Platform> = LazyLock::new(|| {
+            #[allow(clippy::expect_used, reason = "a compiled-in constant; a unit test parses it")]
+            Platform::from_json(PLATFORM_JSON).expect("config/tiers.json is valid")
+        });
+        &BUILTIN
+    }
+}
 
 /// One pod size: what each replica requests from the scheduler.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,17 +89,9 @@ pub struct TierCatalog {
 }
 
 impl Default for TierCatalog {
-    /// The sizes of the original design: micro to xlarge, memory doubling with CPU.
+    /// The tiers of `config/tiers.json`: micro to xlarge, memory doubling with CPU.
     fn default() -> Self {
-        Self {
-            tiers: vec![
-                Tier::new("micro", 0.1, 128.0),
-                Tier::new("small", 0.25, 256.0),
-                Tier::new("medium", 0.5, 512.0),
-                Tier::new("large", 1.0, 1024.0),
-                Tier::new("xlarge", 2.0, 2048.0),
-            ],
-        }
+        Platform::builtin().tiers.clone()
     }
 }
 
@@ -126,6 +168,25 @@ mod tests {
         assert_eq!(names, ["micro", "small", "medium", "large", "xlarge"]);
         assert_eq!(c.get("large").unwrap().cpu_cores, 1.0);
         assert!((c.get("small").unwrap().memory_gib() - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn builtin_file_holds_the_design_sizes_and_every_policy_names_a_tier() {
+        let p = Platform::from_json(PLATFORM_JSON).unwrap();
+        let sizes: Vec<_> = p.tiers.tiers().iter().map(|t| (t.cpu_cores, t.memory_mib)).collect();
+        assert_eq!(
+            sizes,
+            [(0.1, 128.0), (0.25, 256.0), (0.5, 512.0), (1.0, 1024.0), (2.0, 2048.0)]
+        );
+        assert_eq!(p.workloads["order-worker"], "medium");
+        assert_eq!(p.services.len(), 5);
+    }
+
+    #[test]
+    fn platform_file_with_an_unknown_tier_is_refused() {
+        let json = r#"{"tiers": [{"name": "small", "cpu_cores": 0.25, "memory_mib": 256}],
+            "services": {}, "workloads": {"order-worker": "medium"}}"#;
+        assert!(matches!(Platform::from_json(json), Err(Error::UnknownTier(_))));
     }
 
     #[test]

@@ -61,15 +61,40 @@ pub struct ServiceOverride {
 /// Range of `rate()` in the default demand query: a minute, four scrapes at 15 s.
 const DEMAND_RATE_WINDOW: Duration = Duration::from_secs(60);
 
-/// CPU request per pod of the native processes: the tiers `cost-optimizer/src/policy.rs`
-/// prices them at (small 0.25, medium 0.5, micro 0.1 cores), so both services use one unit.
+/// `config/tiers.json`, where the tiers and each workload's tier are written once (the cost
+/// optimizer prices them from the same file).
+const TIERS_JSON: &str = include_str!("../../config/tiers.json");
+
+/// The parts of `config/tiers.json` this service reads.
+#[derive(Deserialize)]
+struct TierFile {
+    tiers: Vec<TierSize>,
+    services: BTreeMap<String, ServiceTier>,
+    #[serde(default)]
+    workloads: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct TierSize {
+    name: String,
+    cpu_cores: f64,
+}
+
+#[derive(Deserialize)]
+struct ServiceTier {
+    tier: String,
+}
+
+/// CPU request per pod of the native processes: their tier's CPU in `config/tiers.json` (small
+/// 0.25, medium 0.5, micro 0.1 cores), the figure the cost optimizer prices them at, so both
+/// services use one unit.
 pub fn native_cpu_request(service: &str) -> Option<f64> {
-    match service {
-        "user-service" | "catalog-service" => Some(0.25),
-        "order-service" | "order-worker" | "predictor-service" => Some(0.5),
-        "cost-optimizer" => Some(0.1),
-        _ => None,
-    }
+    let file: TierFile = serde_json::from_str(TIERS_JSON).ok()?;
+    let tier = match file.services.get(service) {
+        Some(s) => &s.tier,
+        None => file.workloads.get(service)?,
+    };
+    file.tiers.iter().find(|t| &t.name == tier).map(|t| t.cpu_cores)
 }
 
 /// Fills `{service}` and `{namespace}` in a query template.
@@ -184,6 +209,14 @@ mod tests {
         assert_eq!(t[2].cpu_request, CpuRequest::Cores(0.5));
         assert_eq!(t[3].cpu_request, CpuRequest::Cores(0.5));
         assert_eq!(t[0].labels, vec![("service", "user-service".to_owned())]);
+    }
+
+    #[test]
+    fn native_requests_come_from_the_tier_file() {
+        assert_eq!(native_cpu_request("cost-optimizer"), Some(0.1));
+        assert_eq!(native_cpu_request("predictor-service"), Some(0.5));
+        assert_eq!(native_cpu_request("order-worker"), Some(0.5));
+        assert_eq!(native_cpu_request("mailer"), None);
     }
 
     #[test]
