@@ -30,7 +30,10 @@ async fn an_order_reserves_stock_is_priced_stored_queued_and_completed() {
     let order: Value = resp.json().await.unwrap();
     assert_eq!(order["total_cents"], 2 * 1250 + 399);
     // The answer is the order as it is by then: a quick worker may have finished it.
-    assert!(matches!(order["status"].as_str(), Some("pending" | "completed")), "{order}");
+    assert!(
+        matches!(order["status"].as_str(), Some("pending" | "completed")),
+        "{order}"
+    );
     assert_eq!((p.stock(mug).await, p.stock(tea).await), (8, 4));
     let id = id_of(&order);
     p.wait_for_status(id, "completed", Duration::from_secs(10)).await;

@@ -261,15 +261,19 @@ async fn orders_cut_at_50_ms_leave_exactly_the_stock_their_live_orders_hold() {
             (p.stock(product).await, held)
         }
     };
-    p.eventually("stock + held = 10 for every product", Duration::from_secs(30), || async {
-        for product in &products {
-            let (stock, held) = stock_and_held(*product).await;
-            if stock + held != 10 {
-                return false;
+    p.eventually(
+        "stock + held = 10 for every product",
+        Duration::from_secs(30),
+        || async {
+            for product in &products {
+                let (stock, held) = stock_and_held(*product).await;
+                if stock + held != 10 {
+                    return false;
+                }
             }
-        }
-        true
-    })
+            true
+        },
+    )
     .await;
     // And each key, asked again, answers with the order it stored, if any.
     for n in 0..5 {
