@@ -5,8 +5,10 @@
 
 pub mod cache;
 pub mod conditional;
+pub mod db_error;
 pub mod health;
 pub mod http;
+pub mod keys;
 pub mod metrics;
 pub mod problem;
 pub mod prometheus;
@@ -18,8 +20,10 @@ pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod text;
+pub mod validation;
 
 pub use cache::{CacheArgs, JsonCache};
 pub use health::Readiness;
 pub use http::{HttpArgs, Server};
 pub use problem::{ApiJson, Problem};
+pub use validation::Invalid;

@@ -4,13 +4,13 @@ mod stock;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use service_kit::Problem;
+use service_kit::Invalid;
 use uuid::Uuid;
 
 pub use stock::{ReleaseRequest, Reservation, ReserveRequest, StockChangeRequest};
 
 /// A product with its stock.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Product {
     /// Identifier, chosen by the service.
     pub id: Uuid,
@@ -78,21 +78,90 @@ pub const MAX_QUANTITY: i64 = 10_000;
 /// Longest category, in characters.
 pub const MAX_CATEGORY_CHARS: usize = 64;
 
-/// A validated product (new or changed: absent fields are `None` only in a change).
-#[derive(Debug, Default, PartialEq)]
-pub struct ProductFields {
-    /// Unique stock-keeping unit.
-    pub sku: Option<String>,
-    /// Display name.
-    pub name: Option<String>,
-    /// Free text.
-    pub description: Option<String>,
-    /// Category.
-    pub category: Option<String>,
+/// Longest sku, in characters.
+const MAX_SKU_CHARS: usize = 64;
+/// Longest name, in characters.
+const MAX_NAME_CHARS: usize = 200;
+/// Longest description, in characters.
+const MAX_DESCRIPTION_CHARS: usize = 2000;
+/// Largest price: leaves room to multiply by a quantity and sum.
+const MAX_PRICE_CENTS: i64 = i64::MAX / 2;
+/// The detail of every invalid product.
+const INVALID: &str = "the product is invalid";
+
+/// A validated new product.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewProduct {
+    /// Unique stock-keeping unit: letters, digits, `-`, `_` and `.`.
+    pub sku: String,
+    /// Display name, one line.
+    pub name: String,
+    /// Free text, possibly empty.
+    pub description: String,
+    /// Category, one line.
+    pub category: String,
     /// Unit price in cents.
+    pub price_cents: i64,
+    /// Initial stock.
+    pub stock: i32,
+}
+
+/// A validated change: fields left out are `None` and stay as they are.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProductChange {
+    /// New name.
+    pub name: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// New category.
+    pub category: Option<String>,
+    /// New unit price in cents.
     pub price_cents: Option<i64>,
-    /// Stock.
+    /// New absolute stock.
     pub stock: Option<i32>,
+}
+
+impl NewProduct {
+    /// Validates every field and reports all problems at once.
+    pub fn parse(req: NewProductRequest) -> Result<Self, Invalid> {
+        let mut invalid = Invalid::new(INVALID);
+        let sku = invalid.check("sku", parse_sku(&req.sku));
+        let name = invalid.check("name", parse_name(&req.name));
+        let description = invalid.check("description", parse_description(&req.description));
+        let category = invalid.check("category", parse_category(&req.category));
+        let price_cents = invalid.check("price_cents", parse_price(req.price_cents));
+        let stock = invalid.check("stock", parse_stock(req.stock));
+        match (sku, name, description, category, price_cents, stock) {
+            (Some(sku), Some(name), Some(description), Some(category), Some(price_cents), Some(stock)) => Ok(Self {
+                sku,
+                name,
+                description,
+                category,
+                price_cents,
+                stock,
+            }),
+            _ => Err(invalid),
+        }
+    }
+}
+
+impl ProductChange {
+    /// Validates the fields present; an empty change is invalid.
+    pub fn parse(req: UpdateProductRequest) -> Result<Self, Invalid> {
+        let mut invalid = Invalid::new(INVALID);
+        let change = Self {
+            name: invalid.check_opt("name", req.name.as_deref().map(parse_name)),
+            description: invalid.check_opt("description", req.description.as_deref().map(parse_description)),
+            category: invalid.check_opt("category", req.category.as_deref().map(parse_category)),
+            price_cents: invalid.check_opt("price_cents", req.price_cents.map(parse_price)),
+            stock: invalid.check_opt("stock", req.stock.map(parse_stock)),
+        };
+        invalid.finish()?;
+        if change == Self::default() {
+            return Err(Invalid::new("nothing to change"));
+        }
+        Ok(change)
+    }
 }
 
 /// What a text field may hold.
@@ -104,98 +173,70 @@ enum Text {
     Free,
 }
 
-/// Collects field errors so that one response lists all of them.
-#[derive(Default)]
-struct Checker {
-    problem: Option<Problem>,
-}
-
-impl Checker {
-    fn fail(&mut self, field: &str, msg: String) {
-        let p = self
-            .problem
-            .take()
-            .unwrap_or_else(|| Problem::unprocessable("the product is invalid"));
-        self.problem = Some(p.with_error(field, msg));
+/// Trims and checks a text field.
+fn text(raw: &str, max: usize, kind: Text) -> Result<String, String> {
+    let v = raw.trim();
+    match kind {
+        Text::Line => service_kit::text::single_line(v)?,
+        Text::Free => service_kit::text::storable(v)?,
     }
-
-    fn text(&mut self, field: &str, raw: Option<&str>, max: usize, kind: Text) -> Option<String> {
-        let v = raw?.trim();
-        let storable = match kind {
-            Text::Line => service_kit::text::single_line(v),
-            Text::Free => service_kit::text::storable(v),
-        };
-        if let Err(e) = storable {
-            self.fail(field, e);
-        } else if kind == Text::Line && v.is_empty() {
-            self.fail(field, "must not be empty".into());
-        } else if v.chars().count() > max {
-            self.fail(field, format!("must be at most {max} characters"));
-        }
-        Some(v.to_owned())
-    }
-
-    fn range(&mut self, field: &str, raw: Option<i64>, max: i64) -> Option<i64> {
-        let v = raw?;
-        if !(0..=max).contains(&v) {
-            self.fail(field, format!("must be between 0 and {max}"));
-        }
-        Some(v)
-    }
-
-    fn finish(self, fields: ProductFields) -> Result<ProductFields, Problem> {
-        self.problem.map_or(Ok(fields), Err)
+    if kind == Text::Line && v.is_empty() {
+        Err("must not be empty".into())
+    } else if v.chars().count() > max {
+        Err(format!("must be at most {max} characters"))
+    } else {
+        Ok(v.to_owned())
     }
 }
 
-fn check(req: UpdateProductRequest, sku: Option<&str>) -> Result<ProductFields, Problem> {
-    let mut c = Checker::default();
-    let sku = c.text("sku", sku, 64, Text::Line);
-    if sku
-        .as_deref()
-        .is_some_and(|s| !s.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)))
+/// The character set is checked last and wins, so that a sku with a NUL is told
+/// which characters it may have.
+fn parse_sku(raw: &str) -> Result<String, String> {
+    let sku = text(raw, MAX_SKU_CHARS, Text::Line);
+    if raw
+        .trim()
+        .chars()
+        .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
     {
-        c.fail("sku", "may contain only letters, digits, '-', '_' and '.'".into());
+        sku
+    } else {
+        Err("may contain only letters, digits, '-', '_' and '.'".into())
     }
-    let fields = ProductFields {
-        sku,
-        name: c.text("name", req.name.as_deref(), 200, Text::Line),
-        description: c.text("description", req.description.as_deref(), 2000, Text::Free),
-        category: c.text("category", req.category.as_deref(), MAX_CATEGORY_CHARS, Text::Line),
-        price_cents: c.range("price_cents", req.price_cents, i64::MAX / 2),
-        stock: c
-            .range("stock", req.stock, MAX_STOCK)
-            .map(|s| s.clamp(0, MAX_STOCK) as i32),
-    };
-    c.finish(fields)
 }
 
-/// Validates a new product; every field is then present.
-pub fn parse_new(req: NewProductRequest) -> Result<ProductFields, Problem> {
-    let as_update = UpdateProductRequest {
-        name: Some(req.name),
-        description: Some(req.description),
-        category: Some(req.category),
-        price_cents: Some(req.price_cents),
-        stock: Some(req.stock),
-    };
-    check(as_update, Some(&req.sku))
+fn parse_name(raw: &str) -> Result<String, String> {
+    text(raw, MAX_NAME_CHARS, Text::Line)
 }
 
-/// Validates a change; an empty change is invalid.
-pub fn parse_change(req: UpdateProductRequest) -> Result<ProductFields, Problem> {
-    let fields = check(req, None)?;
-    if fields == ProductFields::default() {
-        return Err(Problem::unprocessable("nothing to change"));
+fn parse_description(raw: &str) -> Result<String, String> {
+    text(raw, MAX_DESCRIPTION_CHARS, Text::Free)
+}
+
+fn parse_category(raw: &str) -> Result<String, String> {
+    text(raw, MAX_CATEGORY_CHARS, Text::Line)
+}
+
+fn in_range(v: i64, max: i64) -> Result<i64, String> {
+    if (0..=max).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("must be between 0 and {max}"))
     }
-    Ok(fields)
+}
+
+fn parse_price(raw: i64) -> Result<i64, String> {
+    in_range(raw, MAX_PRICE_CENTS)
+}
+
+fn parse_stock(raw: i64) -> Result<i32, String> {
+    in_range(raw, MAX_STOCK).and_then(|s| i32::try_from(s).map_err(|_| format!("must be between 0 and {MAX_STOCK}")))
 }
 
 /// The `?category=` filter of a listing, when it can name a category at all. Checked
 /// like a stored category, so that a NUL never reaches PostgreSQL (422, not 500).
-pub fn parse_category_filter(raw: Option<&str>) -> Result<Option<&str>, Problem> {
+pub fn parse_category_filter(raw: Option<&str>) -> Result<Option<&str>, Invalid> {
     let Some(category) = raw else { return Ok(None) };
-    let invalid = |msg: String| Problem::unprocessable("invalid `category` filter").with_error("category", msg);
+    let invalid = |msg: String| Invalid::new("invalid `category` filter").with_error("category", msg);
     service_kit::text::single_line(category).map_err(invalid)?;
     if category.chars().count() > MAX_CATEGORY_CHARS {
         return Err(invalid(format!("must be at most {MAX_CATEGORY_CHARS} characters")));
@@ -220,38 +261,91 @@ mod tests {
 
     #[test]
     fn valid_product_has_every_field() {
-        let f = parse_new(new("MUG-1", 1299, 5)).unwrap_or_else(|p| panic!("{p}"));
+        let f = NewProduct::parse(new(" MUG-1 ", 1299, 5)).unwrap_or_else(|p| panic!("{p}"));
         assert_eq!(
-            (f.sku.as_deref(), f.price_cents, f.stock),
-            (Some("MUG-1"), Some(1299), Some(5))
+            f,
+            NewProduct {
+                sku: "MUG-1".into(),
+                name: "Mug".into(),
+                description: String::new(),
+                category: "kitchen".into(),
+                price_cents: 1299,
+                stock: 5
+            }
         );
     }
 
     #[test]
     fn negative_numbers_and_bad_sku_are_all_reported() {
-        let p = parse_new(new("bad sku!", -1, -5))
+        let p = NewProduct::parse(new("bad sku!", -1, -5))
             .err()
             .unwrap_or_else(|| panic!("accepted"));
-        assert_eq!(p.status, 422);
-        for field in ["sku", "price_cents", "stock"] {
-            assert!(p.errors.contains_key(field), "{field} missing in {p:?}");
-        }
+        assert_eq!(p.detail, "the product is invalid");
+        assert_eq!(p.errors["sku"], "may contain only letters, digits, '-', '_' and '.'");
+        assert_eq!(
+            p.errors["price_cents"],
+            format!("must be between 0 and {}", i64::MAX / 2)
+        );
+        assert_eq!(p.errors["stock"], format!("must be between 0 and {MAX_STOCK}"));
+        assert_eq!(p.errors.len(), 3);
     }
 
     #[test]
     fn stock_above_the_cap_is_rejected() {
-        assert!(parse_new(new("A", 1, MAX_STOCK + 1)).is_err());
-        assert!(parse_new(new("A", 1, MAX_STOCK)).is_ok());
+        assert!(NewProduct::parse(new("A", 1, MAX_STOCK + 1)).is_err());
+        assert!(NewProduct::parse(new("A", 1, MAX_STOCK)).is_ok());
     }
 
     #[test]
     fn empty_change_is_rejected() {
-        assert!(parse_change(UpdateProductRequest::default()).is_err());
-        let c = parse_change(UpdateProductRequest {
+        assert!(ProductChange::parse(UpdateProductRequest::default()).is_err());
+        let c = ProductChange::parse(UpdateProductRequest {
             stock: Some(3),
             ..Default::default()
         });
-        assert_eq!(c.ok().and_then(|f| f.stock), Some(3));
+        assert_eq!(
+            c.ok(),
+            Some(ProductChange {
+                stock: Some(3),
+                ..Default::default()
+            })
+        );
+        let p = ProductChange::parse(UpdateProductRequest::default())
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
+        assert_eq!((p.detail.as_str(), p.errors.len()), ("nothing to change", 0));
+    }
+
+    #[test]
+    fn a_change_checks_only_the_fields_present_and_reports_them_all() {
+        let p = ProductChange::parse(UpdateProductRequest {
+            name: Some("  ".into()),
+            price_cents: Some(-1),
+            ..Default::default()
+        })
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+        assert_eq!(p.detail, "the product is invalid");
+        assert_eq!(p.errors["name"], "must not be empty");
+        assert!(p.errors.contains_key("price_cents"));
+        assert_eq!(p.errors.len(), 2);
+        let c = ProductChange::parse(UpdateProductRequest {
+            description: Some(" two\nlines ".into()),
+            ..Default::default()
+        });
+        assert_eq!(c.ok().and_then(|c| c.description).as_deref(), Some("two\nlines"));
+    }
+
+    #[test]
+    fn sku_messages_match_the_rule_that_fails() {
+        let sku = |s: &str| NewProduct::parse(new(s, 1, 1)).err().map(|p| p.errors["sku"].clone());
+        assert_eq!(sku("").as_deref(), Some("must not be empty"));
+        assert_eq!(sku(&"A".repeat(65)).as_deref(), Some("must be at most 64 characters"));
+        assert_eq!(
+            sku("A\u{0}").as_deref(),
+            Some("may contain only letters, digits, '-', '_' and '.'")
+        );
+        assert_eq!(sku("A-1_b.2"), None);
     }
 
     #[test]
@@ -260,13 +354,13 @@ mod tests {
         req.name = "a\u{0}b".into();
         req.description = "line\nand \u{0}".into();
         req.category = "c\u{0}".into();
-        let p = parse_new(req).err().unwrap_or_else(|| panic!("accepted"));
+        let p = NewProduct::parse(req).err().unwrap_or_else(|| panic!("accepted"));
         for field in ["name", "description", "category"] {
             assert!(p.errors.contains_key(field), "{field} missing in {p:?}");
         }
         let mut multi_line = new("ML", 1, 1);
         multi_line.description = "two\nlines".into();
-        assert!(parse_new(multi_line).is_ok(), "descriptions may span lines");
+        assert!(NewProduct::parse(multi_line).is_ok(), "descriptions may span lines");
     }
 
     #[test]
