@@ -1,7 +1,9 @@
 //! What every service of the platform shares, and nothing domain-specific: logging,
 //! the Prometheus recorder and HTTP metrics, health and readiness, problem+json errors,
-//! request ids, limits and timeouts, graceful shutdown, and the connections to
-//! PostgreSQL and Redis.
+//! request ids, limits and timeouts, graceful shutdown, the connections to
+//! PostgreSQL and Redis, and the pieces the shop services would otherwise each
+//! repeat: the validation error ([`Invalid`]), what a `sqlx` error means
+//! ([`db_error::classify`]) and the scheme of cache keys ([`keys::cache_key`]).
 
 pub mod cache;
 pub mod conditional;
