@@ -1,30 +1,21 @@
 //! Flags and environment variables, with defaults that work on one machine.
 
-use service_kit::stores::PoolArgs;
+use service_kit::stores::{Stores, default_database};
 use service_kit::{CacheArgs, HttpArgs};
 
 /// Catalog-service configuration.
 #[derive(Debug, Clone, clap::Args)]
+#[command(mut_arg(
+    "database_url",
+    default_database("postgres://postgres:postgres@127.0.0.1:5432/catalog")
+))]
 pub struct Config {
     /// Port to listen on.
     #[arg(long, env = "PORT", default_value_t = 8002)]
     pub port: u16,
-    /// PostgreSQL database owned by this service.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "postgres://postgres:postgres@127.0.0.1:5432/catalog"
-    )]
-    pub database_url: String,
-    /// Connection pool sizing.
+    /// The database, and Redis used as a read cache.
     #[command(flatten)]
-    pub pool: PoolArgs,
-    /// Redis used as a read cache.
-    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
-    pub redis_url: String,
-    /// Prefix of every Redis key (tests use their own).
-    #[arg(long, env = "REDIS_PREFIX", default_value = "")]
-    pub redis_prefix: String,
+    pub stores: Stores,
     /// Lifetime of a cached product; bounds staleness if an invalidation is lost.
     #[arg(long, env = "CACHE_TTL_SECONDS", default_value_t = 300)]
     pub cache_ttl_seconds: u64,
@@ -46,4 +37,34 @@ pub struct Cli {
     /// Deadline and circuit breaker of cache calls.
     #[command(flatten)]
     pub cache: CacheArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    #[test]
+    fn flags_and_defaults_are_the_same_as_before_stores_moved() {
+        let cli = Cli::try_parse_from(["catalog-service"]).unwrap_or_else(|e| panic!("{e}"));
+        let s = cli.config.stores;
+        // Only where the environment does not set them (as a CI job might).
+        if std::env::var_os("DATABASE_URL").is_none() {
+            assert_eq!(s.database_url, "postgres://postgres:postgres@127.0.0.1:5432/catalog");
+        }
+        if std::env::var_os("REDIS_URL").is_none() {
+            assert_eq!(s.redis_url, "redis://127.0.0.1:6379");
+        }
+        let cli = Cli::try_parse_from([
+            "catalog-service",
+            "--database-url",
+            "postgres://x/y",
+            "--redis-prefix",
+            "p:",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cli.config.stores.database_url, "postgres://x/y");
+        assert_eq!(cli.config.stores.redis_prefix, "p:");
+    }
 }

@@ -3,54 +3,102 @@
 //! Every statement that changes a product bumps its `version` in the same statement,
 //! and returns it, so that the cache can be invalidated with the version written.
 
-use service_kit::Problem;
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::domain::{Product, ProductFields, Reservation};
+use crate::domain::{NewProduct, Product, ProductChange, Reservation};
+use crate::{Error, Result};
 
-fn map_err(e: sqlx::Error) -> Problem {
-    match &e {
-        sqlx::Error::Database(dbe) if dbe.constraint() == Some("products_sku_key") => {
-            Problem::conflict("a product with this sku already exists")
+/// A row of `products`.
+#[derive(sqlx::FromRow)]
+struct ProductRow {
+    id: Uuid,
+    sku: String,
+    name: String,
+    description: String,
+    category: String,
+    price_cents: i64,
+    stock: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: i64,
+}
+
+impl From<ProductRow> for Product {
+    fn from(r: ProductRow) -> Self {
+        Self {
+            id: r.id,
+            sku: r.sku,
+            name: r.name,
+            description: r.description,
+            category: r.category,
+            price_cents: r.price_cents,
+            stock: r.stock,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: r.version,
         }
-        _ => Problem::from_sqlx(&e),
     }
 }
 
-/// Stores a new product (every field of `f` is present after `parse_new`).
-pub async fn insert(db: &PgPool, f: &ProductFields) -> Result<Product, Problem> {
+/// A row of `reservations`.
+#[derive(sqlx::FromRow)]
+struct ReservationRow {
+    order_id: Uuid,
+    product_id: Uuid,
+    quantity: i32,
+    unit_price_cents: i64,
+    reserved_at: DateTime<Utc>,
+    released_at: Option<DateTime<Utc>>,
+}
+
+impl From<ReservationRow> for Reservation {
+    fn from(r: ReservationRow) -> Self {
+        Self {
+            order_id: r.order_id,
+            product_id: r.product_id,
+            quantity: r.quantity,
+            unit_price_cents: r.unit_price_cents,
+            reserved_at: r.reserved_at,
+            released_at: r.released_at,
+        }
+    }
+}
+
+/// Stores a new product.
+pub async fn insert(db: &PgPool, f: &NewProduct) -> Result<Product> {
     // language=PostgreSQL
-    sqlx::query_as(
+    let row: ProductRow = sqlx::query_as(
         "INSERT INTO products (id, sku, name, description, category, price_cents, stock)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
     )
     .bind(Uuid::new_v4())
     .bind(&f.sku)
     .bind(&f.name)
-    .bind(f.description.as_deref().unwrap_or_default())
+    .bind(&f.description)
     .bind(&f.category)
     .bind(f.price_cents)
-    .bind(f.stock.unwrap_or(0))
+    .bind(f.stock)
     .fetch_one(db)
-    .await
-    .map_err(map_err)
+    .await?;
+    Ok(row.into())
 }
 
 /// One product, or `None`.
-pub async fn get(db: &PgPool, id: Uuid) -> Result<Option<Product>, Problem> {
+pub async fn get(db: &PgPool, id: Uuid) -> Result<Option<Product>> {
     // language=PostgreSQL
-    sqlx::query_as("SELECT * FROM products WHERE id = $1")
+    let row: Option<ProductRow> = sqlx::query_as("SELECT * FROM products WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
-        .await
-        .map_err(map_err)
+        .await?;
+    Ok(row.map(Product::from))
 }
 
 /// A page of products, optionally of one category, oldest first.
-pub async fn list(db: &PgPool, category: Option<&str>, limit: i64, offset: i64) -> Result<Vec<Product>, Problem> {
+pub async fn list(db: &PgPool, category: Option<&str>, limit: i64, offset: i64) -> Result<Vec<Product>> {
     // language=PostgreSQL
-    sqlx::query_as(
+    let rows: Vec<ProductRow> = sqlx::query_as(
         "SELECT * FROM products WHERE ($1::text IS NULL OR category = $1)
          ORDER BY created_at, id LIMIT $2 OFFSET $3",
     )
@@ -58,8 +106,8 @@ pub async fn list(db: &PgPool, category: Option<&str>, limit: i64, offset: i64) 
     .bind(limit)
     .bind(offset)
     .fetch_all(db)
-    .await
-    .map_err(map_err)
+    .await?;
+    Ok(rows.into_iter().map(Product::from).collect())
 }
 
 /// Outcome of a conditional change.
@@ -79,9 +127,9 @@ pub enum Updated {
 /// Applies a change if the product's version is one of `expected` (any version when
 /// `None`). The check and the change are one statement, so no reservation can slip
 /// between an `If-Match` and the stock it sets.
-pub async fn update(db: &PgPool, id: Uuid, f: &ProductFields, expected: Option<&[i64]>) -> Result<Updated, Problem> {
+pub async fn update(db: &PgPool, id: Uuid, f: &ProductChange, expected: Option<&[i64]>) -> Result<Updated> {
     // language=PostgreSQL
-    let updated: Option<Product> = sqlx::query_as(
+    let updated: Option<ProductRow> = sqlx::query_as(
         "UPDATE products SET name = coalesce($2, name), description = coalesce($3, description),
              category = coalesce($4, category), price_cents = coalesce($5, price_cents),
              stock = coalesce($6, stock), updated_at = now(), version = version + 1
@@ -95,10 +143,9 @@ pub async fn update(db: &PgPool, id: Uuid, f: &ProductFields, expected: Option<&
     .bind(f.stock)
     .bind(expected)
     .fetch_optional(db)
-    .await
-    .map_err(map_err)?;
+    .await?;
     match updated {
-        Some(product) => Ok(Updated::Done(product)),
+        Some(row) => Ok(Updated::Done(row.into())),
         None => Ok(get(db, id)
             .await?
             .map_or(Updated::Missing, |p| Updated::Stale { current: p.version })),
@@ -122,9 +169,9 @@ pub enum Restocked {
 /// Adds `delta` (negative to remove) to the stock, in one statement under the row
 /// lock, so it composes with concurrent reservations instead of overwriting them. The
 /// sum is computed in `bigint` so that it cannot overflow before it is checked.
-pub async fn add_stock(db: &PgPool, id: Uuid, delta: i64, max: i64) -> Result<Restocked, Problem> {
+pub async fn add_stock(db: &PgPool, id: Uuid, delta: i64, max: i64) -> Result<Restocked> {
     // language=PostgreSQL
-    let updated: Option<Product> = sqlx::query_as(
+    let updated: Option<ProductRow> = sqlx::query_as(
         "UPDATE products SET stock = (stock::bigint + $2)::integer, updated_at = now(), version = version + 1
          WHERE id = $1 AND stock::bigint + $2 BETWEEN 0 AND $3 RETURNING *",
     )
@@ -132,10 +179,9 @@ pub async fn add_stock(db: &PgPool, id: Uuid, delta: i64, max: i64) -> Result<Re
     .bind(delta)
     .bind(max)
     .fetch_optional(db)
-    .await
-    .map_err(map_err)?;
+    .await?;
     match updated {
-        Some(product) => Ok(Restocked::Done(product)),
+        Some(row) => Ok(Restocked::Done(row.into())),
         None => Ok(get(db, id)
             .await?
             .map_or(Restocked::Missing, |p| Restocked::OutOfRange { stock: p.stock })),
@@ -143,13 +189,12 @@ pub async fn add_stock(db: &PgPool, id: Uuid, delta: i64, max: i64) -> Result<Re
 }
 
 /// Deletes a product and its reservations; `false` when there was none.
-pub async fn delete(db: &PgPool, id: Uuid) -> Result<bool, Problem> {
+pub async fn delete(db: &PgPool, id: Uuid) -> Result<bool> {
     // language=PostgreSQL
     let done = sqlx::query("DELETE FROM products WHERE id = $1")
         .bind(id)
         .execute(db)
-        .await
-        .map_err(map_err)?;
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -167,13 +212,13 @@ pub enum Reserved {
     AlreadyHeld(Reservation),
 }
 
-/// Takes `quantity` units for `order_id`, once. Errors: 404 unknown product, 409 when
-/// stock is short, already released, or held with a different quantity.
+/// Takes `quantity` units for `order_id`, once. Errors: `NotFound`, and when stock is
+/// short, already released, or held with a different quantity, the matching conflict.
 ///
 /// One statement does both the decrement and the insert, so the product's row lock is
 /// held for a single round trip (a hot product serialises on it). A concurrent
 /// duplicate fails on the primary key, which rolls back its decrement with it.
-pub async fn reserve(db: &PgPool, product_id: Uuid, order_id: Uuid, quantity: i32) -> Result<Reserved, Problem> {
+pub async fn reserve(db: &PgPool, product_id: Uuid, order_id: Uuid, quantity: i32) -> Result<Reserved> {
     // language=PostgreSQL
     let taken: Result<Option<TakenRow>, sqlx::Error> = sqlx::query_as(
         "WITH taken AS (
@@ -191,24 +236,25 @@ pub async fn reserve(db: &PgPool, product_id: Uuid, order_id: Uuid, quantity: i3
     .await;
     match taken {
         Ok(Some(row)) => Ok(Reserved::Taken {
-            reservation: row.reservation,
+            reservation: row.reservation.into(),
             product_version: row.product_version,
         }),
         Err(sqlx::Error::Database(e)) if e.constraint() == Some("reservations_pkey") => {
             existing_reservation(db, product_id, order_id, quantity)
                 .await?
-                .ok_or_else(|| not_found(product_id))
+                .ok_or(Error::NotFound(product_id))
         }
-        Err(e) => Err(map_err(e)),
+        Err(e) => Err(e.into()),
         // Nothing taken: a retry of a reservation already held, an unknown product, or too little stock.
         Ok(None) => match existing_reservation(db, product_id, order_id, quantity).await? {
             Some(held) => Ok(held),
             None => {
-                let left = get(db, product_id).await?.ok_or_else(|| not_found(product_id))?.stock;
-                Err(Problem::conflict(format!(
-                    "insufficient stock for product {product_id}: {quantity} requested, {left} available"
-                ))
-                .with_error("product_id", product_id.to_string()))
+                let available = get(db, product_id).await?.ok_or(Error::NotFound(product_id))?.stock;
+                Err(Error::InsufficientStock {
+                    product_id,
+                    requested: quantity,
+                    available,
+                })
             }
         },
     }
@@ -218,12 +264,8 @@ pub async fn reserve(db: &PgPool, product_id: Uuid, order_id: Uuid, quantity: i3
 #[derive(sqlx::FromRow)]
 struct TakenRow {
     #[sqlx(flatten)]
-    reservation: Reservation,
+    reservation: ReservationRow,
     product_version: i64,
-}
-
-fn not_found(product_id: Uuid) -> Problem {
-    Problem::not_found(format!("product {product_id} does not exist"))
 }
 
 /// The order's reservation of the product as a retry sees it: `None` when there is none.
@@ -232,25 +274,24 @@ async fn existing_reservation(
     product_id: Uuid,
     order_id: Uuid,
     quantity: i32,
-) -> Result<Option<Reserved>, Problem> {
+) -> Result<Option<Reserved>> {
     // language=PostgreSQL
-    let held: Option<Reservation> =
+    let held: Option<ReservationRow> =
         sqlx::query_as("SELECT * FROM reservations WHERE order_id = $1 AND product_id = $2")
             .bind(order_id)
             .bind(product_id)
             .fetch_optional(db)
-            .await
-            .map_err(map_err)?;
+            .await?;
     match held {
         None => Ok(None),
-        Some(r) if r.released_at.is_some() => Err(Problem::conflict(format!(
-            "order {order_id} already released product {product_id}"
-        ))),
-        Some(r) if r.quantity != quantity => Err(Problem::conflict(format!(
-            "order {order_id} already holds {} of product {product_id}, not {quantity}",
-            r.quantity
-        ))),
-        Some(r) => Ok(Some(Reserved::AlreadyHeld(r))),
+        Some(r) if r.released_at.is_some() => Err(Error::AlreadyReleased { order_id, product_id }),
+        Some(r) if r.quantity != quantity => Err(Error::HeldOtherQuantity {
+            order_id,
+            product_id,
+            held: r.quantity,
+            requested: quantity,
+        }),
+        Some(r) => Ok(Some(Reserved::AlreadyHeld(r.into()))),
     }
 }
 
@@ -266,18 +307,17 @@ pub struct Released {
 }
 
 /// Gives back what `order_id` holds of the product, once.
-pub async fn release(db: &PgPool, product_id: Uuid, order_id: Uuid) -> Result<Released, Problem> {
-    let mut tx = db.begin().await.map_err(map_err)?;
+pub async fn release(db: &PgPool, product_id: Uuid, order_id: Uuid) -> Result<Released> {
+    let mut tx = db.begin().await?;
     // language=PostgreSQL
-    let released: Option<Reservation> = sqlx::query_as(
+    let released: Option<ReservationRow> = sqlx::query_as(
         "UPDATE reservations SET released_at = now()
          WHERE order_id = $1 AND product_id = $2 AND released_at IS NULL RETURNING *",
     )
     .bind(order_id)
     .bind(product_id)
     .fetch_optional(&mut *tx)
-    .await
-    .map_err(map_err)?;
+    .await?;
     if let Some(r) = released {
         // language=PostgreSQL
         let version: Option<i64> = sqlx::query_scalar(
@@ -287,12 +327,11 @@ pub async fn release(db: &PgPool, product_id: Uuid, order_id: Uuid) -> Result<Re
         .bind(product_id)
         .bind(r.quantity)
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
+        .await?;
+        tx.commit().await?;
         let returned = r.quantity;
         return Ok(Released {
-            reservation: r,
+            reservation: r.into(),
             returned,
             product_version: version,
         });
@@ -307,19 +346,18 @@ pub async fn release(db: &PgPool, product_id: Uuid, order_id: Uuid) -> Result<Re
     .bind(order_id)
     .bind(product_id)
     .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
+    .await?;
     // language=PostgreSQL
-    let row: Option<Reservation> = sqlx::query_as("SELECT * FROM reservations WHERE order_id = $1 AND product_id = $2")
-        .bind(order_id)
-        .bind(product_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)?;
-    let row = row.ok_or_else(|| not_found(product_id))?;
+    let row: Option<ReservationRow> =
+        sqlx::query_as("SELECT * FROM reservations WHERE order_id = $1 AND product_id = $2")
+            .bind(order_id)
+            .bind(product_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    let row = row.ok_or(Error::NotFound(product_id))?;
     Ok(Released {
-        reservation: row,
+        reservation: row.into(),
         returned: 0,
         product_version: None,
     })

@@ -1,7 +1,8 @@
 //! Flags and environment variables for the API and the worker.
 
 use service_kit::HttpArgs;
-use service_kit::stores::PoolArgs;
+pub use service_kit::stores::Stores;
+use service_kit::stores::default_database;
 use service_kit::telemetry::LogFormat;
 
 /// `order-service [FLAGS]` serves the API; `order-service worker [FLAGS]` runs the worker.
@@ -28,29 +29,12 @@ pub enum Command {
     Worker(WorkerConfig),
 }
 
-/// Where the order data lives; shared by the API and the worker.
-#[derive(Debug, Clone, clap::Args)]
-pub struct Stores {
-    /// PostgreSQL database owned by this service.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "postgres://postgres:postgres@127.0.0.1:5432/orders"
-    )]
-    pub database_url: String,
-    /// Connection pool sizing.
-    #[command(flatten)]
-    pub pool: PoolArgs,
-    /// Redis holding the work queue.
-    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
-    pub redis_url: String,
-    /// Prefix of every Redis key; the queue is `{prefix}orders:queue`.
-    #[arg(long, env = "REDIS_PREFIX", default_value = "")]
-    pub redis_prefix: String,
-}
+/// The default database of the API and the worker.
+const DATABASE_URL: &str = "postgres://postgres:postgres@127.0.0.1:5432/orders";
 
 /// API configuration.
 #[derive(Debug, Clone, clap::Args)]
+#[command(mut_arg("database_url", default_database(DATABASE_URL)))]
 pub struct Config {
     /// Port to listen on.
     #[arg(long, env = "PORT", default_value_t = 8003)]
@@ -124,6 +108,7 @@ impl Default for ReconcileArgs {
 
 /// Worker configuration.
 #[derive(Debug, Clone, clap::Args)]
+#[command(mut_arg("database_url", default_database(DATABASE_URL)))]
 pub struct WorkerConfig {
     /// Databases and queue.
     #[command(flatten)]
@@ -186,5 +171,20 @@ mod tests {
         assert!(cli.serve.saga_timeout_ms < cli.serve.http.request_timeout_ms);
         let off = Cli::try_parse_from(["order-service", "--reconcile", "false"]).unwrap_or_else(|e| panic!("{e}"));
         assert!(!off.serve.reconcile.enabled);
+    }
+
+    #[test]
+    fn api_and_worker_default_to_the_orders_database() {
+        // Only where the environment does not set it (as a CI job might).
+        if std::env::var_os("DATABASE_URL").is_some() {
+            return;
+        }
+        let api = Cli::try_parse_from(["order-service"]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(api.serve.stores.database_url, DATABASE_URL);
+        let worker = Cli::try_parse_from(["order-service", "worker"]).unwrap_or_else(|e| panic!("{e}"));
+        let Some(Command::Worker(w)) = worker.command else {
+            panic!("not the worker")
+        };
+        assert_eq!(w.stores.database_url, DATABASE_URL);
     }
 }

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use axum::http::HeaderValue;
 use chrono::Utc;
-use service_kit::Problem;
 use uuid::Uuid;
 
 use crate::clients::CallError;
@@ -17,6 +16,7 @@ use crate::db::saga::{self as sql, Inserted};
 use crate::domain::{FailureKind, IdempotencyKey, NewOrder, Order};
 use crate::saga::{self, Failure};
 use crate::state::AppState;
+use crate::{Error, Result};
 
 /// How long a repeated request waits for the first one with the same key to settle.
 const KEY_WAIT: Duration = Duration::from_secs(5);
@@ -33,31 +33,13 @@ pub struct Created {
     pub replayed: bool,
 }
 
-/// A refused order: the problem, and the order it concerns when one was stored.
-#[derive(Debug)]
-pub struct Rejected {
-    /// What to answer.
-    pub problem: Problem,
-    /// The stored (failed) order, for a `Location` header.
-    pub order_id: Option<Uuid>,
-}
-
-impl From<Problem> for Rejected {
-    fn from(problem: Problem) -> Self {
-        Self {
-            problem,
-            order_id: None,
-        }
-    }
-}
-
 /// Creates an order (see the module doc).
 pub async fn create_order(
     state: &AppState,
     req: NewOrder,
     key: Option<IdempotencyKey>,
     rid: Option<HeaderValue>,
-) -> Result<Created, Rejected> {
+) -> Result<Created> {
     let fingerprint = req.fingerprint();
     if let Some(key) = &key
         && let Some(earlier) = replay(state, key, &fingerprint).await?
@@ -70,10 +52,7 @@ pub async fn create_order(
     let task = tokio::spawn(async move { place(&task_state, req, key, fingerprint, rid).await });
     match task.await {
         Ok(placed) => placed,
-        Err(e) => {
-            tracing::error!(error.message = %e, "order task failed");
-            Err(Problem::internal().into())
-        }
+        Err(e) => Err(Error::Internal(format!("order task failed: {e}"))),
     }
 }
 
@@ -83,18 +62,14 @@ async fn place(
     key: Option<IdempotencyKey>,
     fingerprint: String,
     rid: Option<HeaderValue>,
-) -> Result<Created, Rejected> {
+) -> Result<Created> {
     // One budget for the user check and the reservations, so that the client hears
     // how its order ended before the request timeout.
     let deadline = tokio::time::Instant::now() + state.saga_timeout;
     match state.downstream.user_exists(req.user_id, rid.as_ref(), deadline).await {
         Ok(true) => {}
-        Ok(false) => {
-            return Err(Problem::unprocessable(format!("user {} does not exist", req.user_id))
-                .with_error("user_id", "unknown user")
-                .into());
-        }
-        Err(e) => return Err(unavailable(e).into()),
+        Ok(false) => return Err(Error::UnknownUser(req.user_id)),
+        Err(e) => return Err(unavailable(e)),
     }
     let id = Uuid::new_v4();
     let claim = key.as_ref().map(|k| (k.as_str(), fingerprint.as_str()));
@@ -105,39 +80,27 @@ async fn place(
         {
             return earlier;
         }
-        return Err(Problem::conflict("this Idempotency-Key changed hands meanwhile, retry").into());
+        return Err(Error::KeyChangedHands);
     }
     let failure = saga::run(state, id, deadline, rid.as_ref())
         .await
-        .map_err(|e| internal(id, &e))?;
-    let order = db::get_order(&state.db, id).await?.ok_or_else(Problem::internal)?;
+        .map_err(|source| Error::NotSettled { id, source })?;
+    let order = db::get_order(&state.db, id)
+        .await?
+        .ok_or_else(|| Error::Internal(format!("order {id} vanished after it was stored")))?;
     answer(order, failure, false)
-}
-
-fn internal(id: Uuid, e: &anyhow::Error) -> Rejected {
-    tracing::error!(order.id = %id, error.message = %e, error.cause_chain = ?e, "order saga failed, the reconciler will settle it");
-    Rejected {
-        problem: Problem::unavailable(format!(
-            "order {id} could not be settled now; it will be, retry with the same Idempotency-Key"
-        )),
-        order_id: Some(id),
-    }
 }
 
 /// The order an earlier request with this key stored, settled or after `KEY_WAIT`;
 /// `None` when the key is free.
-async fn replay(
-    state: &AppState,
-    key: &IdempotencyKey,
-    fingerprint: &str,
-) -> Result<Option<Result<Created, Rejected>>, Rejected> {
+async fn replay(state: &AppState, key: &IdempotencyKey, fingerprint: &str) -> Result<Option<Result<Created>>> {
     let deadline = tokio::time::Instant::now() + KEY_WAIT;
     loop {
         let Some(owner) = db::key_owner(&state.db, key.as_str()).await? else {
             return Ok(None);
         };
         if owner.fingerprint != fingerprint {
-            return Err(Problem::unprocessable("this Idempotency-Key was already used for a different order").into());
+            return Err(Error::KeyReused);
         }
         let timed_out = tokio::time::Instant::now() >= deadline;
         match db::get_order(&state.db, owner.order_id).await? {
@@ -147,11 +110,7 @@ async fn replay(
                 db::drop_key(&state.db, key.as_str(), owner.order_id).await?;
                 continue;
             }
-            None if timed_out => {
-                return Err(
-                    Problem::conflict("a request with this Idempotency-Key is still in progress, retry later").into(),
-                );
-            }
+            None if timed_out => return Err(Error::KeyInProgress),
             None => {}
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -160,17 +119,10 @@ async fn replay(
 
 /// The answer for an order as it now is; `failure` is what this request's saga run
 /// decided, which also names the request field to blame.
-fn answer(order: Order, failure: Option<Failure>, replayed: bool) -> Result<Created, Rejected> {
+fn answer(order: Order, failure: Option<Failure>, replayed: bool) -> Result<Created> {
     let id = order.id;
     let (kind, reason, field) = match (order.status.as_str(), failure) {
-        ("reserving", _) => {
-            return Err(Rejected {
-                problem: Problem::conflict(format!(
-                    "order {id} is still being placed, retry later with the same Idempotency-Key"
-                )),
-                order_id: Some(id),
-            });
-        }
+        ("reserving", _) => return Err(Error::StillPlacing(id)),
         ("failed", Some(f)) => (Some(f.kind), f.reason, f.field),
         ("failed", None) => (
             order.failure_kind.as_deref().and_then(FailureKind::parse),
@@ -179,31 +131,23 @@ fn answer(order: Order, failure: Option<Failure>, replayed: bool) -> Result<Crea
         ),
         _ => return Ok(Created { order, replayed }),
     };
-    let detail = format!("order {id} failed: {reason}");
-    let problem = match kind {
-        Some(FailureKind::OutOfStock) => Problem::conflict(detail),
-        Some(FailureKind::UnknownProduct | FailureKind::Invalid) => Problem::unprocessable(detail),
-        Some(FailureKind::Unavailable | FailureKind::Interrupted) => Problem::unavailable(detail),
+    match kind {
         // Failed after it was created (by the worker): the order itself is the answer.
-        Some(FailureKind::Attempts) | None => return Ok(Created { order, replayed }),
-    };
-    let problem = match field {
-        Some(field) => problem.with_error(&field, reason),
-        None => problem,
-    };
-    Err(Rejected {
-        problem,
-        order_id: Some(id),
-    })
+        Some(FailureKind::Attempts) | None => Ok(Created { order, replayed }),
+        Some(kind) => Err(Error::Failed {
+            id,
+            kind,
+            reason,
+            field,
+        }),
+    }
 }
 
-fn unavailable(e: CallError) -> Problem {
-    let detail = match e {
+fn unavailable(e: CallError) -> Error {
+    Error::DependencyUnavailable(match e {
         CallError::Unavailable(d) | CallError::Conflict(d) => d,
         CallError::NotFound => "not found".into(),
-    };
-    tracing::warn!(detail, "dependency unavailable");
-    Problem::unavailable(format!("a dependency is unavailable, no order was created: {detail}"))
+    })
 }
 
 #[cfg(test)]
@@ -225,11 +169,11 @@ mod tests {
         }
     }
 
-    fn status_of(answer: Result<Created, Rejected>) -> u16 {
+    fn status_of(answer: Result<Created>) -> u16 {
         match answer {
             Ok(created) if created.replayed => 200,
             Ok(_) => 201,
-            Err(r) => r.problem.status,
+            Err(e) => e.status_code().as_u16(),
         }
     }
 
@@ -266,9 +210,12 @@ mod tests {
         let Err(rejected) = answer(order("failed", Some(FailureKind::Invalid)), Some(failure), false) else {
             panic!("a failed order is a problem");
         };
-        assert_eq!(rejected.problem.status, 422);
-        assert_eq!(rejected.problem.errors["items[1].quantity"], "too dear");
-        assert_eq!(rejected.order_id, Some(Uuid::nil()));
+        assert_eq!(rejected.status_code().as_u16(), 422);
+        assert!(
+            matches!(&rejected, Error::Failed { field: Some(f), reason, .. } if f == "items[1].quantity" && reason == "too dear"),
+            "{rejected:?}"
+        );
+        assert_eq!(rejected.order_id(), Some(Uuid::nil()));
         assert_eq!(status_of(answer(order("pending", None), None, false)), 201);
     }
 }

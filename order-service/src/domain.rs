@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use service_kit::Problem;
+use service_kit::Invalid;
 use uuid::Uuid;
 
 /// Most lines in one order.
@@ -53,8 +53,8 @@ fn parse_id(raw: &str) -> Result<Uuid, &'static str> {
 
 impl NewOrder {
     /// Validates the request, reporting every bad field.
-    pub fn parse(req: NewOrderRequest) -> Result<Self, Problem> {
-        let mut problem = Problem::unprocessable("the order is invalid");
+    pub fn parse(req: NewOrderRequest) -> Result<Self, Invalid> {
+        let mut problem = Invalid::new("the order is invalid");
         let user_id = match parse_id(&req.user_id) {
             Ok(id) => Some(id),
             Err(m) => {
@@ -109,11 +109,9 @@ pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
     /// Visible ASCII, 1 to `MAX_KEY_LEN` characters.
-    pub fn parse(raw: &str) -> Result<Self, Problem> {
+    pub fn parse(raw: &str) -> Result<Self, crate::Error> {
         if raw.is_empty() || raw.len() > MAX_KEY_LEN || !raw.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(Problem::bad_request(format!(
-                "Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters"
-            )));
+            return Err(crate::Error::KeyMalformed);
         }
         Ok(Self(raw.to_owned()))
     }
@@ -152,7 +150,7 @@ pub struct Order {
 }
 
 /// One line of a stored order.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct OrderItem {
     /// Product.
     pub product_id: Uuid,
@@ -285,7 +283,7 @@ mod tests {
         bad.user_id.push('\0');
         bad.items[1].product_id = "\0".into();
         let err = NewOrder::parse(bad).err().unwrap_or_else(|| panic!());
-        assert_eq!(err.status, 422);
+        assert_eq!(err.detail, "the order is invalid");
         assert_eq!(err.errors["user_id"], "must not contain NUL bytes");
         assert_eq!(err.errors["items[1].product_id"], "must not contain NUL bytes");
         assert!(!err.errors.contains_key("items[0].product_id"));
@@ -312,7 +310,7 @@ mod tests {
         let err = NewOrder::parse(req(&[(p, 0), (Uuid::new_v4(), -2), (p, 1)]))
             .err()
             .unwrap_or_else(|| panic!());
-        assert_eq!(err.status, 422);
+        assert_eq!(err.detail, "the order is invalid");
         for field in ["items[0].quantity", "items[1].quantity", "items[2].product_id"] {
             assert!(err.errors.contains_key(field), "{field}: {err:?}");
         }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod create;
 pub mod db;
 pub mod domain;
+pub mod error;
 pub mod queue;
 pub mod reconcile;
 pub mod routes;
@@ -18,5 +19,6 @@ pub mod state;
 pub mod worker;
 
 pub use config::{Cli, Command, Config, WorkerConfig};
+pub use error::{Error, Result};
 pub use startup::{App, build};
 pub use state::AppState;

@@ -4,13 +4,12 @@
 use std::future::Future;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use axum::Router;
 use service_kit::{Readiness, Server};
-use sqlx::PgPool;
+use sqlx::migrate::Migrator;
 
 use crate::clients::Downstream;
-use crate::config::{Config, Stores};
+use crate::config::Config;
 use crate::queue::Queue;
 use crate::reconcile::Reconciler;
 use crate::state::{AppState, SERVICE};
@@ -45,17 +44,12 @@ impl App {
     }
 }
 
-/// Connects to the database (migrating it) and to Redis; shared with the worker.
-pub async fn connect(stores: &Stores) -> anyhow::Result<(PgPool, redis::aio::ConnectionManager)> {
-    let db = service_kit::stores::postgres(&stores.database_url, &stores.pool).await?;
-    sqlx::migrate!().run(&db).await.context("cannot run migrations")?;
-    let redis = service_kit::stores::redis(&stores.redis_url)?;
-    Ok((db, redis))
-}
+/// The schema of the service's database; the API and the worker both migrate it.
+pub static MIGRATOR: Migrator = sqlx::migrate!();
 
 /// Connects, migrates and binds the API.
 pub async fn build(config: Config) -> anyhow::Result<App> {
-    let (db, redis) = connect(&config.stores).await?;
+    let (db, redis) = config.stores.connect(&MIGRATOR).await?;
     let downstream = Downstream::new(
         &config.user_service_url,
         &config.catalog_service_url,

@@ -1,13 +1,18 @@
 //! What every service of the platform shares, and nothing domain-specific: logging,
 //! the Prometheus recorder and HTTP metrics, health and readiness, problem+json errors,
-//! request ids, limits and timeouts, graceful shutdown, and the connections to
-//! PostgreSQL and Redis.
+//! request ids, limits and timeouts, graceful shutdown, the connections to
+//! PostgreSQL and Redis, the Prometheus client, the one duration grammar and table
+//! printer of the command-line tools, and the pieces the shop services would otherwise each
+//! repeat: the validation error ([`Invalid`]), what a `sqlx` error means
+//! ([`db_error::classify`]) and the scheme of cache keys ([`keys::cache_key`]).
 
 pub mod cache;
 pub mod conditional;
+pub mod db_error;
 pub mod duration;
 pub mod health;
 pub mod http;
+pub mod keys;
 pub mod metrics;
 pub mod problem;
 pub mod prometheus;
@@ -19,8 +24,10 @@ pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod text;
+pub mod validation;
 
 pub use cache::{CacheArgs, JsonCache};
 pub use health::Readiness;
 pub use http::{HttpArgs, Server};
 pub use problem::{ApiJson, Problem};
+pub use validation::Invalid;

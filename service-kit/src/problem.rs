@@ -75,29 +75,6 @@ impl Problem {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error, see the service log")
     }
 
-    /// Maps a database error: unreachable or exhausted pools are 503 (retry later),
-    /// a value PostgreSQL refuses to store (a NUL in text, a number out of range) is
-    /// 422, anything else is an opaque 500. The cause is logged here, once.
-    ///
-    /// Services validate their input first, so that the 422 can name the field; the
-    /// mapping here is the safety net that keeps a missed case from being a 500.
-    pub fn from_sqlx(e: &sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                tracing::error!(error.message = %e, "database unavailable");
-                Self::unavailable("the database is unavailable, retry later")
-            }
-            sqlx::Error::Database(dbe) if dbe.code().is_some_and(|c| UNSTORABLE.contains(&c.as_ref())) => {
-                tracing::warn!(error.message = %e, "database refused a value");
-                Self::unprocessable(format!("a value cannot be stored: {}", dbe.message()))
-            }
-            _ => {
-                tracing::error!(error.message = %e, error.cause_chain = ?e, "database error");
-                Self::internal()
-            }
-        }
-    }
-
     /// Adds a per-field message.
     pub fn with_error(mut self, field: &str, message: impl Into<String>) -> Self {
         self.errors.insert(field.to_owned(), message.into());
@@ -110,9 +87,15 @@ impl Problem {
     }
 }
 
-/// SQLSTATEs of values the database refuses: numeric out of range, character not in
-/// repertoire (a NUL in text), untranslatable character, string too long.
-const UNSTORABLE: [&str; 4] = ["22003", "22021", "22P05", "22001"];
+/// A validation error is a 422 naming each bad field.
+impl From<crate::validation::Invalid> for Problem {
+    fn from(invalid: crate::validation::Invalid) -> Self {
+        Self {
+            errors: invalid.errors,
+            ..Self::unprocessable(invalid.detail)
+        }
+    }
+}
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

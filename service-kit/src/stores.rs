@@ -6,7 +6,44 @@ use std::time::Duration;
 use anyhow::Context as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sqlx::PgPool;
+use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPoolOptions;
+
+/// Where a service's data lives: its own PostgreSQL database and a Redis (a read cache
+/// for the user and catalog services, the work queue for the order service). The
+/// database URL has no default here: each service sets its own database's with
+/// `#[command(mut_arg("database_url", ...))]` (see [`default_database`]).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Stores {
+    /// PostgreSQL database owned by this service.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: String,
+    /// Connection pool sizing.
+    #[command(flatten)]
+    pub pool: PoolArgs,
+    /// Redis: the read cache, or the order service's work queue.
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+    /// Prefix of every Redis key (tests use their own).
+    #[arg(long, env = "REDIS_PREFIX", default_value = "")]
+    pub redis_prefix: String,
+}
+
+/// Gives `--database-url` a default, for `mut_arg` on the service's configuration.
+pub fn default_database(url: &'static str) -> impl FnOnce(clap::Arg) -> clap::Arg {
+    move |arg| arg.required(false).default_value(url)
+}
+
+impl Stores {
+    /// Opens the pool, runs the service's migrations and opens Redis (lazily: see
+    /// [`redis`]).
+    pub async fn connect(&self, migrator: &Migrator) -> anyhow::Result<(PgPool, ConnectionManager)> {
+        let db = postgres(&self.database_url, &self.pool).await?;
+        migrator.run(&db).await.context("cannot run migrations")?;
+        let redis = redis(&self.redis_url)?;
+        Ok((db, redis))
+    }
+}
 
 /// Pool sizing, shared by every service that owns a database.
 #[derive(Debug, Clone, clap::Args)]

@@ -1,53 +1,68 @@
-//! SQL for users. Constraint names decide between 409 and 500.
+//! SQL for users: rows in, domain types out. Database errors become [`Error`]
+//! variants by `From` (the email's unique index becomes `EmailTaken`).
 
-use service_kit::Problem;
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::Result;
 use crate::domain::{NewUser, User, UserChange};
 
-const EMAIL_KEY: &str = "users_email_lower_key";
+/// A row of `users`.
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: Uuid,
+    email: String,
+    name: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: i64,
+}
 
-fn map_err(e: sqlx::Error) -> Problem {
-    match &e {
-        sqlx::Error::Database(dbe) if dbe.constraint() == Some(EMAIL_KEY) => {
-            Problem::conflict("a user with this email already exists")
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        Self {
+            id: r.id,
+            email: r.email,
+            name: r.name,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: r.version,
         }
-        _ => Problem::from_sqlx(&e),
     }
 }
 
 /// Stores a new user.
-pub async fn insert(db: &PgPool, user: &NewUser) -> Result<User, Problem> {
+pub async fn insert(db: &PgPool, user: &NewUser) -> Result<User> {
     // language=PostgreSQL
-    sqlx::query_as("INSERT INTO users (id, email, name) VALUES ($1, $2, $3) RETURNING *")
+    let row: UserRow = sqlx::query_as("INSERT INTO users (id, email, name) VALUES ($1, $2, $3) RETURNING *")
         .bind(Uuid::new_v4())
         .bind(&user.email)
         .bind(&user.name)
         .fetch_one(db)
-        .await
-        .map_err(map_err)
+        .await?;
+    Ok(row.into())
 }
 
 /// One user, or `None`.
-pub async fn get(db: &PgPool, id: Uuid) -> Result<Option<User>, Problem> {
+pub async fn get(db: &PgPool, id: Uuid) -> Result<Option<User>> {
     // language=PostgreSQL
-    sqlx::query_as("SELECT * FROM users WHERE id = $1")
+    let row: Option<UserRow> = sqlx::query_as("SELECT * FROM users WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
-        .await
-        .map_err(map_err)
+        .await?;
+    Ok(row.map(User::from))
 }
 
 /// A page of users in registration order.
-pub async fn list(db: &PgPool, limit: i64, offset: i64) -> Result<Vec<User>, Problem> {
+pub async fn list(db: &PgPool, limit: i64, offset: i64) -> Result<Vec<User>> {
     // language=PostgreSQL
-    sqlx::query_as("SELECT * FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2")
+    let rows: Vec<UserRow> = sqlx::query_as("SELECT * FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2")
         .bind(limit)
         .bind(offset)
         .fetch_all(db)
-        .await
-        .map_err(map_err)
+        .await?;
+    Ok(rows.into_iter().map(User::from).collect())
 }
 
 /// Outcome of a conditional change.
@@ -66,9 +81,9 @@ pub enum Updated {
 
 /// Applies a change if the user's version is one of `expected` (any version when
 /// `None`). The check and the change are one statement, so no write can slip between.
-pub async fn update(db: &PgPool, id: Uuid, change: &UserChange, expected: Option<&[i64]>) -> Result<Updated, Problem> {
+pub async fn update(db: &PgPool, id: Uuid, change: &UserChange, expected: Option<&[i64]>) -> Result<Updated> {
     // language=PostgreSQL
-    let updated: Option<User> = sqlx::query_as(
+    let updated: Option<UserRow> = sqlx::query_as(
         "UPDATE users SET email = coalesce($2, email), name = coalesce($3, name), updated_at = now(),
              version = version + 1
          WHERE id = $1 AND ($4::bigint[] IS NULL OR version = ANY($4)) RETURNING *",
@@ -78,10 +93,9 @@ pub async fn update(db: &PgPool, id: Uuid, change: &UserChange, expected: Option
     .bind(&change.name)
     .bind(expected)
     .fetch_optional(db)
-    .await
-    .map_err(map_err)?;
+    .await?;
     match updated {
-        Some(user) => Ok(Updated::Done(user)),
+        Some(row) => Ok(Updated::Done(row.into())),
         None => Ok(get(db, id)
             .await?
             .map_or(Updated::Missing, |u| Updated::Stale { current: u.version })),
@@ -89,12 +103,11 @@ pub async fn update(db: &PgPool, id: Uuid, change: &UserChange, expected: Option
 }
 
 /// Deletes a user; `false` when there was none.
-pub async fn delete(db: &PgPool, id: Uuid) -> Result<bool, Problem> {
+pub async fn delete(db: &PgPool, id: Uuid) -> Result<bool> {
     // language=PostgreSQL
     let done = sqlx::query("DELETE FROM users WHERE id = $1")
         .bind(id)
         .execute(db)
-        .await
-        .map_err(map_err)?;
+        .await?;
     Ok(done.rows_affected() == 1)
 }

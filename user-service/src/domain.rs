@@ -2,11 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use service_kit::Problem;
+use service_kit::Invalid;
 use uuid::Uuid;
 
 /// A stored user.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct User {
     /// Identifier, chosen by the service.
     pub id: Uuid,
@@ -64,41 +64,32 @@ pub struct UserChange {
 
 impl NewUser {
     /// Validates every field and reports all problems at once.
-    pub fn parse(req: NewUserRequest) -> Result<Self, Problem> {
-        let email = parse_email(&req.email);
-        let name = parse_name(&req.name);
+    pub fn parse(req: NewUserRequest) -> Result<Self, Invalid> {
+        let mut invalid = Invalid::new(INVALID);
+        let email = invalid.check("email", parse_email(&req.email));
+        let name = invalid.check("name", parse_name(&req.name));
         match (email, name) {
-            (Ok(email), Ok(name)) => Ok(Self { email, name }),
-            (email, name) => Err(invalid(email.err(), name.err())),
+            (Some(email), Some(name)) => Ok(Self { email, name }),
+            _ => Err(invalid),
         }
     }
 }
 
 impl UserChange {
     /// Validates the fields present; an empty change is invalid.
-    pub fn parse(req: UpdateUserRequest) -> Result<Self, Problem> {
+    pub fn parse(req: UpdateUserRequest) -> Result<Self, Invalid> {
         if req.email.is_none() && req.name.is_none() {
-            return Err(Problem::unprocessable("nothing to change: give `email` or `name`"));
+            return Err(Invalid::new("nothing to change: give `email` or `name`"));
         }
-        let email = req.email.as_deref().map(parse_email).transpose();
-        let name = req.name.as_deref().map(parse_name).transpose();
-        match (email, name) {
-            (Ok(email), Ok(name)) => Ok(Self { email, name }),
-            (email, name) => Err(invalid(email.err(), name.err())),
-        }
+        let mut invalid = Invalid::new(INVALID);
+        let email = invalid.check_opt("email", req.email.as_deref().map(parse_email));
+        let name = invalid.check_opt("name", req.name.as_deref().map(parse_name));
+        invalid.finish()?;
+        Ok(Self { email, name })
     }
 }
 
-fn invalid(email: Option<String>, name: Option<String>) -> Problem {
-    let mut p = Problem::unprocessable("the user is invalid");
-    if let Some(e) = email {
-        p = p.with_error("email", e);
-    }
-    if let Some(e) = name {
-        p = p.with_error("name", e);
-    }
-    p
-}
+const INVALID: &str = "the user is invalid";
 
 /// A deliberately plain check: one `@`, a local part, a dotted domain, no spaces.
 /// Whether the mailbox exists only a confirmation mail can tell.
@@ -138,7 +129,7 @@ fn parse_name(raw: &str) -> Result<String, String> {
 mod tests {
     use super::*;
 
-    fn new(email: &str, name: &str) -> Result<NewUser, Problem> {
+    fn new(email: &str, name: &str) -> Result<NewUser, Invalid> {
         NewUser::parse(NewUserRequest {
             email: email.into(),
             name: name.into(),
@@ -171,7 +162,7 @@ mod tests {
             "ada@example..org",
         ] {
             let p = new(email, "Ada").err().unwrap_or_else(|| panic!("{email:?} accepted"));
-            assert_eq!(p.status, 422);
+            assert_eq!(p.detail, "the user is invalid");
             assert!(p.errors.contains_key("email"), "{email:?}");
         }
     }
@@ -185,7 +176,6 @@ mod tests {
     #[test]
     fn nul_and_control_characters_are_rejected_by_field() {
         let p = new("a@b.co", "a\u{0}b").err().unwrap_or_else(|| panic!("accepted"));
-        assert_eq!(p.status, 422);
         assert!(p.errors.contains_key("name"), "{p:?}");
         let p = new("a\u{0}@b.co", "Ada").err().unwrap_or_else(|| panic!("accepted"));
         assert!(p.errors.contains_key("email"), "{p:?}");

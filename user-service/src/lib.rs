@@ -4,8 +4,10 @@
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod error;
 pub mod routes;
 pub mod startup;
 
 pub use config::{Cli, Config};
+pub use error::{Error, Result};
 pub use startup::{AppState, app, build, build_with};

@@ -4,15 +4,18 @@
 //! outage degrades the service, it does not take it out of its Service), and the
 //! cache's deadline and circuit breaker keep a stalled Redis from slowing reads.
 
-use anyhow::Context as _;
 use axum::Router;
 use service_kit::{CacheArgs, JsonCache, Readiness, Server};
 use sqlx::PgPool;
+use sqlx::migrate::Migrator;
 
 use crate::Config;
 
 /// The `service` label on this service's metrics.
 pub const SERVICE: &str = "user-service";
+
+/// The schema of the service's database.
+static MIGRATOR: Migrator = sqlx::migrate!();
 
 /// Shared state of the handlers.
 #[derive(Clone)]
@@ -30,12 +33,10 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
 
 /// Connects to PostgreSQL and Redis, runs migrations and binds the listener.
 pub async fn build_with(config: Config, cache_args: &CacheArgs) -> anyhow::Result<Server> {
-    let db = service_kit::stores::postgres(&config.database_url, &config.pool).await?;
-    sqlx::migrate!().run(&db).await.context("cannot run migrations")?;
-    let redis = service_kit::stores::redis(&config.redis_url)?;
+    let (db, redis) = config.stores.connect(&MIGRATOR).await?;
     let cache = JsonCache::new(
         redis,
-        config.redis_prefix.clone(),
+        config.stores.redis_prefix.clone(),
         config.cache_ttl_seconds,
         cache_args,
         SERVICE,

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use service_kit::Problem;
+use service_kit::Invalid;
 use uuid::Uuid;
 
 use super::{MAX_QUANTITY, MAX_STOCK};
@@ -20,11 +20,11 @@ pub struct StockChangeRequest {
 
 impl StockChangeRequest {
     /// The delta, when valid. Whether the stock can take it is the database's call.
-    pub fn delta(&self) -> Result<i64, Problem> {
+    pub fn delta(&self) -> Result<i64, Invalid> {
         if self.delta != 0 && (-MAX_STOCK..=MAX_STOCK).contains(&self.delta) {
             Ok(self.delta)
         } else {
-            Err(Problem::unprocessable(format!(
+            Err(Invalid::new(format!(
                 "delta must be non-zero and between -{MAX_STOCK} and {MAX_STOCK}"
             ))
             .with_error("delta", format!("got {}", self.delta)))
@@ -43,14 +43,12 @@ pub struct ReserveRequest {
 
 impl ReserveRequest {
     /// The quantity, when valid.
-    pub fn quantity(&self) -> Result<i32, Problem> {
+    pub fn quantity(&self) -> Result<i32, Invalid> {
         if (1..=MAX_QUANTITY).contains(&self.quantity) {
             Ok(self.quantity as i32)
         } else {
-            Err(
-                Problem::unprocessable(format!("quantity must be between 1 and {MAX_QUANTITY}"))
-                    .with_error("quantity", format!("got {}", self.quantity)),
-            )
+            Err(Invalid::new(format!("quantity must be between 1 and {MAX_QUANTITY}"))
+                .with_error("quantity", format!("got {}", self.quantity)))
         }
     }
 }
@@ -63,7 +61,7 @@ pub struct ReleaseRequest {
 }
 
 /// What an order holds of a product.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Reservation {
     /// The order.
     pub order_id: Uuid,

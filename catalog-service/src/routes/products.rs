@@ -12,12 +12,12 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use service_kit::conditional::{ETag, Precondition};
 use service_kit::problem::{ApiPath, ApiQuery};
-use service_kit::{ApiJson, Problem};
+use service_kit::{ApiJson, Invalid};
 use uuid::Uuid;
 
 use crate::db::Updated;
-use crate::domain::{self, NewProductRequest, Product, UpdateProductRequest};
-use crate::{AppState, db};
+use crate::domain::{self, NewProduct, NewProductRequest, Product, ProductChange, UpdateProductRequest};
+use crate::{AppState, Error, Result, db};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -28,32 +28,25 @@ pub(crate) fn router() -> Router<AppState> {
         )
 }
 
-/// The cache key of a product (`v2`: entries carry the product's version).
+/// The cache key of a product.
 pub fn cache_key(id: Uuid) -> String {
-    format!("catalog:v2:item:{id}")
-}
-
-pub(crate) fn not_found(id: Uuid) -> Problem {
-    Problem::not_found(format!("product {id} does not exist"))
+    service_kit::keys::cache_key("product", id)
 }
 
 async fn create_product(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<NewProductRequest>,
-) -> Result<(StatusCode, ETag, ApiJson<Product>), Problem> {
-    let product = db::insert(&state.db, &domain::parse_new(req)?).await?;
+) -> Result<(StatusCode, ETag, ApiJson<Product>)> {
+    let product = db::insert(&state.db, &NewProduct::parse(req)?).await?;
     Ok((StatusCode::CREATED, ETag(product.version), ApiJson(product)))
 }
 
-async fn get_product(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<Uuid>,
-) -> Result<(ETag, ApiJson<Product>), Problem> {
+async fn get_product(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> Result<(ETag, ApiJson<Product>)> {
     let key = cache_key(id);
     if let Some(p) = state.cache.get::<Product>(&key).await {
         return Ok((ETag(p.version), ApiJson(p)));
     }
-    let product = db::get(&state.db, id).await?.ok_or_else(|| not_found(id))?;
+    let product = db::get(&state.db, id).await?.ok_or(Error::NotFound(id))?;
     state.cache.put(&key, product.version, &product).await;
     Ok((ETag(product.version), ApiJson(product)))
 }
@@ -77,13 +70,11 @@ struct ProductPage {
 async fn list_products(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<ApiJson<ProductPage>, Problem> {
+) -> Result<ApiJson<ProductPage>> {
     let limit = q.limit.unwrap_or(50);
     let offset = q.offset.unwrap_or(0);
     if !(1..=MAX_LIMIT).contains(&limit) || offset < 0 {
-        return Err(Problem::unprocessable(format!(
-            "limit must be 1..={MAX_LIMIT} and offset at least 0"
-        )));
+        return Err(Invalid::new(format!("limit must be 1..={MAX_LIMIT} and offset at least 0")).into());
     }
     let category = domain::parse_category_filter(q.category.as_deref())?;
     let items = db::list(&state.db, category, limit, offset).await?;
@@ -97,25 +88,22 @@ async fn update_product(
     ApiPath(id): ApiPath<Uuid>,
     Precondition(if_match): Precondition,
     ApiJson(req): ApiJson<UpdateProductRequest>,
-) -> Result<(ETag, ApiJson<Product>), Problem> {
-    let change = domain::parse_change(req)?;
+) -> Result<(ETag, ApiJson<Product>)> {
+    let change = ProductChange::parse(req)?;
     let expected = if_match.as_ref().and_then(|m| m.versions());
     match db::update(&state.db, id, &change, expected).await? {
         Updated::Done(product) => {
             state.cache.invalidate(&cache_key(id), product.version).await;
             Ok((ETag(product.version), ApiJson(product)))
         }
-        Updated::Missing => Err(not_found(id)),
-        Updated::Stale { current } => Err(Problem::precondition_failed(format!(
-            "product {id} has changed since it was read (stock is reserved concurrently): it is now at ETag {}",
-            ETag(current).header_value().to_str().unwrap_or_default()
-        ))),
+        Updated::Missing => Err(Error::NotFound(id)),
+        Updated::Stale { current } => Err(Error::Stale { id, current }),
     }
 }
 
-async fn delete_product(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode, Problem> {
+async fn delete_product(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode> {
     if !db::delete(&state.db, id).await? {
-        return Err(not_found(id));
+        return Err(Error::NotFound(id));
     }
     state.cache.gone(&cache_key(id)).await;
     Ok(StatusCode::NO_CONTENT)

@@ -10,13 +10,13 @@ use axum::routing::post;
 use serde::Serialize;
 use service_kit::conditional::ETag;
 use service_kit::problem::ApiPath;
-use service_kit::{ApiJson, Problem};
+use service_kit::{ApiJson, Invalid};
 use uuid::Uuid;
 
-use super::products::{cache_key, not_found};
+use super::products::cache_key;
 use crate::db::{Reserved, Restocked};
 use crate::domain::{MAX_STOCK, Product, ReleaseRequest, Reservation, ReserveRequest, StockChangeRequest};
-use crate::{AppState, db};
+use crate::{AppState, Error, Result, db};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -30,7 +30,7 @@ async fn reserve_stock(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(req): ApiJson<ReserveRequest>,
-) -> Result<(StatusCode, ApiJson<Reservation>), Problem> {
+) -> Result<(StatusCode, ApiJson<Reservation>)> {
     let quantity = req.quantity()?;
     match db::reserve(&state.db, id, req.order_id, quantity).await? {
         Reserved::Taken {
@@ -56,7 +56,7 @@ async fn release_stock(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(req): ApiJson<ReleaseRequest>,
-) -> Result<ApiJson<Released>, Problem> {
+) -> Result<ApiJson<Released>> {
     let released = db::release(&state.db, id, req.order_id).await?;
     if let Some(version) = released.product_version {
         state.cache.invalidate(&cache_key(id), version).await;
@@ -74,22 +74,23 @@ async fn change_stock(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(req): ApiJson<StockChangeRequest>,
-) -> Result<(ETag, ApiJson<Product>), Problem> {
+) -> Result<(ETag, ApiJson<Product>)> {
     let delta = req.delta()?;
     match db::add_stock(&state.db, id, delta, MAX_STOCK).await? {
         Restocked::Done(product) => {
             state.cache.invalidate(&cache_key(id), product.version).await;
             Ok((ETag(product.version), ApiJson(product)))
         }
-        Restocked::Missing => Err(not_found(id)),
-        Restocked::OutOfRange { stock } if delta < 0 => Err(Problem::conflict(format!(
-            "cannot remove {} units of product {id}: only {stock} in stock",
-            delta.unsigned_abs()
-        ))
-        .with_error("delta", format!("at least -{stock}"))),
-        Restocked::OutOfRange { stock } => Err(Problem::unprocessable(format!(
+        Restocked::Missing => Err(Error::NotFound(id)),
+        Restocked::OutOfRange { stock } if delta < 0 => Err(Error::CannotRemove {
+            id,
+            remove: delta.unsigned_abs(),
+            stock,
+        }),
+        Restocked::OutOfRange { stock } => Err(Invalid::new(format!(
             "adding {delta} units to product {id} would exceed the largest stock, {MAX_STOCK} ({stock} in stock)"
         ))
-        .with_error("delta", format!("at most {}", MAX_STOCK - i64::from(stock)))),
+        .with_error("delta", format!("at most {}", MAX_STOCK - i64::from(stock)))
+        .into()),
     }
 }

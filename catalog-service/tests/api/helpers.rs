@@ -2,6 +2,7 @@
 
 use catalog_service::Config;
 use serde_json::{Value, json};
+use service_kit::stores::Stores;
 use service_kit::{CacheArgs, HttpArgs, testing};
 use uuid::Uuid;
 
@@ -96,18 +97,20 @@ pub(crate) async fn spawn_app_with(redis_url: String, cache: CacheArgs) -> TestA
     }
     let config = Config {
         port: 0,
-        database_url: testing::fresh_database("catalog").await,
-        // A loaded 2-core machine opens connections slowly: wait longer than in production.
-        pool: service_kit::stores::PoolArgs {
-            max_connections: 20,
-            acquire_timeout_ms: 15_000,
+        stores: Stores {
+            database_url: testing::fresh_database("catalog").await,
+            // A loaded 2-core machine opens connections slowly: wait longer than in production.
+            pool: service_kit::stores::PoolArgs {
+                max_connections: 20,
+                acquire_timeout_ms: 15_000,
+            },
+            redis_url,
+            redis_prefix: testing::redis_prefix(),
         },
-        redis_url,
-        redis_prefix: testing::redis_prefix(),
         cache_ttl_seconds: 60,
         http: HttpArgs::default(),
     };
-    let redis_prefix = config.redis_prefix.clone();
+    let redis_prefix = config.stores.redis_prefix.clone();
     let server = catalog_service::build_with(config, &cache)
         .await
         .expect("build catalog-service");

@@ -6,14 +6,30 @@
 pub mod saga;
 
 use chrono::{DateTime, Utc};
-use service_kit::Problem;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::Result;
 use crate::domain::{FailureKind, Order, OrderItem};
 
-fn map_err(e: sqlx::Error) -> Problem {
-    Problem::from_sqlx(&e)
+/// A row of `order_items`, as an order shows it.
+#[derive(sqlx::FromRow)]
+struct ItemRow {
+    product_id: Uuid,
+    quantity: i32,
+    unit_price_cents: Option<i64>,
+    state: String,
+}
+
+impl From<ItemRow> for OrderItem {
+    fn from(r: ItemRow) -> Self {
+        Self {
+            product_id: r.product_id,
+            quantity: r.quantity,
+            unit_price_cents: r.unit_price_cents,
+            state: r.state,
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -58,14 +74,13 @@ pub struct KeyOwner {
 }
 
 /// The holder of `key`, if any.
-pub async fn key_owner(db: &PgPool, key: &str) -> Result<Option<KeyOwner>, Problem> {
+pub async fn key_owner(db: &PgPool, key: &str) -> Result<Option<KeyOwner>> {
     // language=PostgreSQL
     let row: Option<(Uuid, String, DateTime<Utc>)> =
         sqlx::query_as("SELECT order_id, fingerprint, claimed_at FROM idempotency_keys WHERE key = $1")
             .bind(key)
             .fetch_optional(db)
-            .await
-            .map_err(map_err)?;
+            .await?;
     Ok(row.map(|(order_id, fingerprint, claimed_at)| KeyOwner {
         order_id,
         fingerprint,
@@ -75,36 +90,34 @@ pub async fn key_owner(db: &PgPool, key: &str) -> Result<Option<KeyOwner>, Probl
 
 /// Frees a key claimed by a request of an older release that died before storing its
 /// order (this release stores the key and the order in one transaction).
-pub async fn drop_key(db: &PgPool, key: &str, order_id: Uuid) -> Result<(), Problem> {
+pub async fn drop_key(db: &PgPool, key: &str, order_id: Uuid) -> Result<()> {
     // language=PostgreSQL
     sqlx::query("DELETE FROM idempotency_keys WHERE key = $1 AND order_id = $2")
         .bind(key)
         .bind(order_id)
         .execute(db)
-        .await
-        .map_err(map_err)?;
+        .await?;
     Ok(())
 }
 
-async fn items_of(db: &PgPool, id: Uuid) -> Result<Vec<OrderItem>, Problem> {
+async fn items_of(db: &PgPool, id: Uuid) -> Result<Vec<OrderItem>> {
     // language=PostgreSQL
-    sqlx::query_as(
+    let rows: Vec<ItemRow> = sqlx::query_as(
         "SELECT product_id, quantity, unit_price_cents, state FROM order_items WHERE order_id = $1 ORDER BY product_id",
     )
     .bind(id)
     .fetch_all(db)
-    .await
-    .map_err(map_err)
+    .await?;
+    Ok(rows.into_iter().map(OrderItem::from).collect())
 }
 
 /// One order with its lines, or `None`.
-pub async fn get_order(db: &PgPool, id: Uuid) -> Result<Option<Order>, Problem> {
+pub async fn get_order(db: &PgPool, id: Uuid) -> Result<Option<Order>> {
     // language=PostgreSQL
     let row: Option<OrderRow> = sqlx::query_as("SELECT * FROM orders WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
-        .await
-        .map_err(map_err)?;
+        .await?;
     match row {
         Some(row) => Ok(Some(row.with_items(items_of(db, id).await?))),
         None => Ok(None),
@@ -112,15 +125,14 @@ pub async fn get_order(db: &PgPool, id: Uuid) -> Result<Option<Order>, Problem> 
 }
 
 /// A user's most recent orders, newest first.
-pub async fn orders_of_user(db: &PgPool, user_id: Uuid, limit: i64) -> Result<Vec<Order>, Problem> {
+pub async fn orders_of_user(db: &PgPool, user_id: Uuid, limit: i64) -> Result<Vec<Order>> {
     // language=PostgreSQL
     let rows: Vec<OrderRow> =
         sqlx::query_as("SELECT * FROM orders WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2")
             .bind(user_id)
             .bind(limit)
             .fetch_all(db)
-            .await
-            .map_err(map_err)?;
+            .await?;
     // All lines in one query rather than one per order (up to 200).
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     // language=PostgreSQL
@@ -130,8 +142,7 @@ pub async fn orders_of_user(db: &PgPool, user_id: Uuid, limit: i64) -> Result<Ve
     )
     .bind(&ids)
     .fetch_all(db)
-    .await
-    .map_err(map_err)?;
+    .await?;
     let mut by_order: std::collections::HashMap<Uuid, Vec<OrderItem>> = std::collections::HashMap::new();
     for (product_id, quantity, unit_price_cents, state, order_id) in lines {
         by_order.entry(order_id).or_default().push(OrderItem {
@@ -161,15 +172,14 @@ pub async fn mark_queued(db: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
 }
 
 /// Counts a take of a pending order; `None` when it is unknown or no longer pending.
-pub async fn begin_attempt(db: &PgPool, id: Uuid) -> Result<Option<(i32, Vec<OrderItem>)>, Problem> {
+pub async fn begin_attempt(db: &PgPool, id: Uuid) -> Result<Option<(i32, Vec<OrderItem>)>> {
     // language=PostgreSQL
     let attempts: Option<(i32,)> = sqlx::query_as(
         "UPDATE orders SET attempts = attempts + 1 WHERE id = $1 AND status = 'pending' RETURNING attempts",
     )
     .bind(id)
     .fetch_optional(db)
-    .await
-    .map_err(map_err)?;
+    .await?;
     match attempts {
         Some((n,)) => Ok(Some((n, items_of(db, id).await?))),
         None => Ok(None),
@@ -178,7 +188,7 @@ pub async fn begin_attempt(db: &PgPool, id: Uuid) -> Result<Option<(i32, Vec<Ord
 
 /// Moves a pending order to `completed`, or to `failed` with a reason; `false` if it
 /// was not pending. A failed order still holds its stock: the reconciler releases it.
-pub async fn finish(db: &PgPool, id: Uuid, failure: Option<&str>) -> Result<bool, Problem> {
+pub async fn finish(db: &PgPool, id: Uuid, failure: Option<&str>) -> Result<bool> {
     let status = if failure.is_some() { "failed" } else { "completed" };
     let kind = failure.map(|_| FailureKind::Attempts.as_str());
     // language=PostgreSQL
@@ -192,7 +202,6 @@ pub async fn finish(db: &PgPool, id: Uuid, failure: Option<&str>) -> Result<bool
     .bind(failure)
     .bind(kind)
     .execute(db)
-    .await
-    .map_err(map_err)?;
+    .await?;
     Ok(done.rows_affected() == 1)
 }

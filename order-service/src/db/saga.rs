@@ -8,15 +8,11 @@
 
 use std::time::Duration;
 
-use service_kit::Problem;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::Result;
 use crate::domain::{FailureKind, NewOrder};
-
-fn map_err(e: sqlx::Error) -> Problem {
-    Problem::from_sqlx(&e)
-}
 
 /// A line of an order as the saga sees it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -45,20 +41,14 @@ pub enum Inserted {
 /// Stores the order (`reserving`) with its lines, and claims the idempotency key
 /// (key, fingerprint), in one transaction: a key never exists without its order.
 #[tracing::instrument(skip_all, fields(order.id = %id))]
-pub async fn insert_reserving(
-    db: &PgPool,
-    id: Uuid,
-    order: &NewOrder,
-    key: Option<(&str, &str)>,
-) -> Result<Inserted, Problem> {
-    let mut tx = db.begin().await.map_err(map_err)?;
+pub async fn insert_reserving(db: &PgPool, id: Uuid, order: &NewOrder, key: Option<(&str, &str)>) -> Result<Inserted> {
+    let mut tx = db.begin().await?;
     // language=PostgreSQL
     sqlx::query("INSERT INTO orders (id, user_id, status, total_cents) VALUES ($1, $2, 'reserving', 0)")
         .bind(id)
         .bind(order.user_id)
         .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .await?;
     if let Some((key, fingerprint)) = key {
         // A concurrent duplicate waits here on the key's index entry until this
         // transaction ends, then sees the conflict: one order per key.
@@ -71,10 +61,9 @@ pub async fn insert_reserving(
         .bind(id)
         .bind(fingerprint)
         .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .await?;
         if claimed.rows_affected() == 0 {
-            tx.rollback().await.map_err(map_err)?;
+            tx.rollback().await?;
             return Ok(Inserted::KeyTaken);
         }
     }
@@ -90,14 +79,13 @@ pub async fn insert_reserving(
     .bind(&products)
     .bind(&quantities)
     .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)?;
+    .await?;
+    tx.commit().await?;
     Ok(Inserted::Created)
 }
 
 /// The order's lines in request order.
-pub async fn lines(db: &PgPool, id: Uuid) -> Result<Vec<Line>, Problem> {
+pub async fn lines(db: &PgPool, id: Uuid) -> Result<Vec<Line>> {
     // language=PostgreSQL
     sqlx::query_as(
         "SELECT product_id, quantity, line_no, state, unit_price_cents FROM order_items
@@ -106,22 +94,22 @@ pub async fn lines(db: &PgPool, id: Uuid) -> Result<Vec<Line>, Problem> {
     .bind(id)
     .fetch_all(db)
     .await
-    .map_err(map_err)
+    .map_err(Into::into)
 }
 
 /// The order's status, or `None` when there is no such order.
-pub async fn status(db: &PgPool, id: Uuid) -> Result<Option<String>, Problem> {
+pub async fn status(db: &PgPool, id: Uuid) -> Result<Option<String>> {
     // language=PostgreSQL
     sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
         .await
-        .map_err(map_err)
+        .map_err(Into::into)
 }
 
 /// Records a reservation the catalog made, and beats the saga's heartbeat; returns
 /// whether the order is still `reserving` (if not, someone else settled it: stop).
-pub async fn mark_reserved(db: &PgPool, id: Uuid, product_id: Uuid, unit_price_cents: i64) -> Result<bool, Problem> {
+pub async fn mark_reserved(db: &PgPool, id: Uuid, product_id: Uuid, unit_price_cents: i64) -> Result<bool> {
     // language=PostgreSQL
     let still: Option<Uuid> = sqlx::query_scalar(
         "WITH line AS (
@@ -133,13 +121,12 @@ pub async fn mark_reserved(db: &PgPool, id: Uuid, product_id: Uuid, unit_price_c
     .bind(product_id)
     .bind(unit_price_cents)
     .fetch_optional(db)
-    .await
-    .map_err(map_err)?;
+    .await?;
     Ok(still.is_some())
 }
 
 /// `reserving` to `pending` with its total, only if every line is reserved.
-pub async fn settle_pending(db: &PgPool, id: Uuid, total_cents: i64) -> Result<bool, Problem> {
+pub async fn settle_pending(db: &PgPool, id: Uuid, total_cents: i64) -> Result<bool> {
     // language=PostgreSQL
     let done = sqlx::query(
         "UPDATE orders SET status = 'pending', total_cents = $2, updated_at = now()
@@ -149,14 +136,13 @@ pub async fn settle_pending(db: &PgPool, id: Uuid, total_cents: i64) -> Result<b
     .bind(id)
     .bind(total_cents)
     .execute(db)
-    .await
-    .map_err(map_err)?;
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// `reserving` to `failed`, with why; its lines are then released. `false` when it
 /// had already left `reserving`.
-pub async fn fail(db: &PgPool, id: Uuid, kind: FailureKind, reason: &str) -> Result<bool, Problem> {
+pub async fn fail(db: &PgPool, id: Uuid, kind: FailureKind, reason: &str) -> Result<bool> {
     // language=PostgreSQL
     let done = sqlx::query(
         "UPDATE orders SET status = 'failed', failure_kind = $2, failure_reason = $3, updated_at = now()
@@ -166,26 +152,24 @@ pub async fn fail(db: &PgPool, id: Uuid, kind: FailureKind, reason: &str) -> Res
     .bind(kind.as_str())
     .bind(reason)
     .execute(db)
-    .await
-    .map_err(map_err)?;
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Records that the catalog no longer holds anything of this line for the order.
-pub async fn mark_released(db: &PgPool, id: Uuid, product_id: Uuid) -> Result<(), Problem> {
+pub async fn mark_released(db: &PgPool, id: Uuid, product_id: Uuid) -> Result<()> {
     // language=PostgreSQL
     sqlx::query("UPDATE order_items SET state = 'released' WHERE order_id = $1 AND product_id = $2")
         .bind(id)
         .bind(product_id)
         .execute(db)
-        .await
-        .map_err(map_err)?;
+        .await?;
     Ok(())
 }
 
 /// Marks a failed order's stock as given back, once every line is released;
 /// `false` when a line is still held or it was already marked.
-pub async fn finish_release(db: &PgPool, id: Uuid) -> Result<bool, Problem> {
+pub async fn finish_release(db: &PgPool, id: Uuid) -> Result<bool> {
     // language=PostgreSQL
     let done = sqlx::query(
         "UPDATE orders SET stock_released_at = now(), updated_at = now()
@@ -194,8 +178,7 @@ pub async fn finish_release(db: &PgPool, id: Uuid) -> Result<bool, Problem> {
     )
     .bind(id)
     .execute(db)
-    .await
-    .map_err(map_err)?;
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 

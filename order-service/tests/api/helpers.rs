@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use order_service::config::{Config, ReconcileArgs, Stores, WorkerConfig};
+use order_service::config::{Config, ReconcileArgs, WorkerConfig};
 use serde_json::{Value, json};
+use service_kit::stores::Stores;
 use service_kit::{HttpArgs, testing};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
@@ -22,14 +23,16 @@ pub(crate) struct Platform {
 async fn start_user() -> String {
     let config = user_service::Config {
         port: 0,
-        database_url: testing::fresh_database("users").await,
-        // A loaded 2-core machine opens connections slowly: wait longer than in production.
-        pool: service_kit::stores::PoolArgs {
-            max_connections: 5,
-            acquire_timeout_ms: 15_000,
+        stores: Stores {
+            database_url: testing::fresh_database("users").await,
+            // A loaded 2-core machine opens connections slowly: wait longer than in production.
+            pool: service_kit::stores::PoolArgs {
+                max_connections: 5,
+                acquire_timeout_ms: 15_000,
+            },
+            redis_url: testing::redis_url(),
+            redis_prefix: testing::redis_prefix(),
         },
-        redis_url: testing::redis_url(),
-        redis_prefix: testing::redis_prefix(),
         cache_ttl_seconds: 60,
         http: HttpArgs::default(),
     };
@@ -42,14 +45,16 @@ async fn start_user() -> String {
 pub(crate) async fn start_catalog() -> String {
     let config = catalog_service::Config {
         port: 0,
-        database_url: testing::fresh_database("catalog").await,
-        // A loaded 2-core machine opens connections slowly: wait longer than in production.
-        pool: service_kit::stores::PoolArgs {
-            max_connections: 20,
-            acquire_timeout_ms: 15_000,
+        stores: Stores {
+            database_url: testing::fresh_database("catalog").await,
+            // A loaded 2-core machine opens connections slowly: wait longer than in production.
+            pool: service_kit::stores::PoolArgs {
+                max_connections: 20,
+                acquire_timeout_ms: 15_000,
+            },
+            redis_url: testing::redis_url(),
+            redis_prefix: testing::redis_prefix(),
         },
-        redis_url: testing::redis_url(),
-        redis_prefix: testing::redis_prefix(),
         cache_ttl_seconds: 60,
         http: HttpArgs::default(),
     };

@@ -12,12 +12,12 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use service_kit::conditional::{ETag, Precondition};
 use service_kit::problem::{ApiPath, ApiQuery};
-use service_kit::{ApiJson, Problem};
+use service_kit::{ApiJson, Invalid};
 use uuid::Uuid;
 
 use crate::db::Updated;
 use crate::domain::{NewUser, NewUserRequest, UpdateUserRequest, User, UserChange};
-use crate::{AppState, db};
+use crate::{AppState, Error, Result, db};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -25,30 +25,26 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/users/{id}", get(get_user).patch(update_user).delete(delete_user))
 }
 
-/// The cache key of a user (`v2`: entries carry the user's version).
+/// The cache key of a user.
 pub fn cache_key(id: Uuid) -> String {
-    format!("user:v2:{id}")
-}
-
-fn not_found(id: Uuid) -> Problem {
-    Problem::not_found(format!("user {id} does not exist"))
+    service_kit::keys::cache_key("user", id)
 }
 
 async fn create_user(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<NewUserRequest>,
-) -> Result<(StatusCode, ETag, ApiJson<User>), Problem> {
+) -> Result<(StatusCode, ETag, ApiJson<User>)> {
     let user = db::insert(&state.db, &NewUser::parse(req)?).await?;
     tracing::info!(user.id = %user.id, "user registered");
     Ok((StatusCode::CREATED, ETag(user.version), ApiJson(user)))
 }
 
-async fn get_user(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> Result<(ETag, ApiJson<User>), Problem> {
+async fn get_user(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> Result<(ETag, ApiJson<User>)> {
     let key = cache_key(id);
     if let Some(user) = state.cache.get::<User>(&key).await {
         return Ok((ETag(user.version), ApiJson(user)));
     }
-    let user = db::get(&state.db, id).await?.ok_or_else(|| not_found(id))?;
+    let user = db::get(&state.db, id).await?.ok_or(Error::NotFound(id))?;
     state.cache.put(&key, user.version, &user).await;
     Ok((ETag(user.version), ApiJson(user)))
 }
@@ -69,16 +65,11 @@ struct UserPage {
     offset: i64,
 }
 
-async fn list_users(
-    State(state): State<AppState>,
-    ApiQuery(page): ApiQuery<Page>,
-) -> Result<ApiJson<UserPage>, Problem> {
+async fn list_users(State(state): State<AppState>, ApiQuery(page): ApiQuery<Page>) -> Result<ApiJson<UserPage>> {
     let limit = page.limit.unwrap_or(50);
     let offset = page.offset.unwrap_or(0);
     if !(1..=MAX_LIMIT).contains(&limit) || offset < 0 {
-        return Err(Problem::unprocessable(format!(
-            "limit must be 1..={MAX_LIMIT} and offset at least 0"
-        )));
+        return Err(Invalid::new(format!("limit must be 1..={MAX_LIMIT} and offset at least 0")).into());
     }
     let items = db::list(&state.db, limit, offset).await?;
     Ok(ApiJson(UserPage { items, limit, offset }))
@@ -90,7 +81,7 @@ async fn update_user(
     ApiPath(id): ApiPath<Uuid>,
     Precondition(if_match): Precondition,
     ApiJson(req): ApiJson<UpdateUserRequest>,
-) -> Result<(ETag, ApiJson<User>), Problem> {
+) -> Result<(ETag, ApiJson<User>)> {
     let change = UserChange::parse(req)?;
     let expected = if_match.as_ref().and_then(|m| m.versions());
     match db::update(&state.db, id, &change, expected).await? {
@@ -98,17 +89,14 @@ async fn update_user(
             state.cache.invalidate(&cache_key(id), user.version).await;
             Ok((ETag(user.version), ApiJson(user)))
         }
-        Updated::Missing => Err(not_found(id)),
-        Updated::Stale { current } => Err(Problem::precondition_failed(format!(
-            "user {id} has changed since it was read: it is now at ETag {}",
-            ETag(current).header_value().to_str().unwrap_or_default()
-        ))),
+        Updated::Missing => Err(Error::NotFound(id)),
+        Updated::Stale { current } => Err(Error::Stale { id, current }),
     }
 }
 
-async fn delete_user(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode, Problem> {
+async fn delete_user(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode> {
     if !db::delete(&state.db, id).await? {
-        return Err(not_found(id));
+        return Err(Error::NotFound(id));
     }
     state.cache.gone(&cache_key(id)).await;
     Ok(StatusCode::NO_CONTENT)

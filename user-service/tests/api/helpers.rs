@@ -1,5 +1,6 @@
 //! Starts the service on port 0 with its own database and Redis key prefix.
 
+use service_kit::stores::Stores;
 use service_kit::{CacheArgs, HttpArgs, testing};
 use user_service::Config;
 
@@ -52,18 +53,20 @@ pub(crate) async fn spawn_app_with(redis_url: String, cache: CacheArgs) -> TestA
     }
     let config = Config {
         port: 0,
-        database_url: testing::fresh_database("users").await,
-        // A loaded 2-core machine opens connections slowly: wait longer than in production.
-        pool: service_kit::stores::PoolArgs {
-            max_connections: 5,
-            acquire_timeout_ms: 15_000,
+        stores: Stores {
+            database_url: testing::fresh_database("users").await,
+            // A loaded 2-core machine opens connections slowly: wait longer than in production.
+            pool: service_kit::stores::PoolArgs {
+                max_connections: 5,
+                acquire_timeout_ms: 15_000,
+            },
+            redis_url,
+            redis_prefix: testing::redis_prefix(),
         },
-        redis_url,
-        redis_prefix: testing::redis_prefix(),
         cache_ttl_seconds: 60,
         http: HttpArgs::default(),
     };
-    let redis_prefix = config.redis_prefix.clone();
+    let redis_prefix = config.stores.redis_prefix.clone();
     let server = user_service::build_with(config, &cache)
         .await
         .expect("build user-service");
