@@ -10,6 +10,7 @@
 //! /forecast`), `routes` and `startup`.
 
 pub mod capacity;
+pub mod cli;
 pub mod config;
 pub mod evaluation;
 pub mod metrics;
