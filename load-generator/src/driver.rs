@@ -211,7 +211,7 @@ where
 
 /// Prints the progress line once a second. On a terminal it rewrites one line; otherwise (CI logs)
 /// it prints one line per second.
-async fn progress(shape: Shape, total: f64, start: Instant, recorder: SharedRecorder) {
+pub(crate) async fn progress(shape: Shape, total: f64, start: Instant, recorder: SharedRecorder) {
     let terminal = std::io::stderr().is_terminal();
     let mut ticker = tokio::time::interval_at(start + Duration::from_secs(1), Duration::from_secs(1));
     let (mut last_count, mut last_at) = (0u64, start);
