@@ -123,6 +123,19 @@ impl DueRing {
         Some(self.end.load(Ordering::Acquire)).filter(|e| *e != u64::MAX)
     }
 
+    /// Published indices nobody took. Exact once the pacer and the claimers have stopped: the pacer
+    /// never runs a whole ring ahead of the takers, so each untaken index still sits in its slot.
+    pub fn untaken(&self) -> u64 {
+        let slots = self.slots.len() as u64;
+        (0..slots)
+            .filter(|&k| {
+                let seq = self.slot(k).seq.load(Ordering::Acquire);
+                // `i + 1` for an index `i` in slot `k` means published and not yet taken.
+                seq > 0 && (seq - 1) % slots == k
+            })
+            .count() as u64
+    }
+
     fn wake_all(&self) {
         for slot in self.slots.iter() {
             slot.notify.notify_waiters();
@@ -136,6 +149,10 @@ impl DueRing {
         let slot = self.slot(index);
         let mut waited = false;
         loop {
+            // After a stop nothing starts, even an action already due: it counts as not started.
+            if self.is_stopped() {
+                return None;
+            }
             if let Some(due) = self.take(slot, index) {
                 return Some(Claimed {
                     due,
@@ -274,8 +291,11 @@ mod tests {
 
         // Assert
         assert_eq!(waiter.await.unwrap(), None);
-        // Index 0 is free; index 2 needs slot 0 back, which nobody will free.
+        assert_eq!(ring.untaken(), 0);
+        // Index 0 is published but never taken; index 2 needs its slot back, which nobody will free.
         assert!(ring.publish(0, Duration::ZERO));
+        assert_eq!(ring.claim().await, None);
         assert!(!ring.publish(2, Duration::ZERO));
+        assert_eq!(ring.untaken(), 1);
     }
 }

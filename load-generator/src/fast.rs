@@ -99,7 +99,7 @@ pub async fn run(
     if !interrupted {
         // Let connections that run a little behind start the last due actions, as `driver` does.
         let deadline = Instant::now() + START_GRACE;
-        while !ring.end().is_some_and(|end| ring.claimed() >= end) && Instant::now() < deadline {
+        while ring.end().is_none_or(|end| ring.claimed() < end) && Instant::now() < deadline {
             tokio::select! {
                 biased;
                 () = &mut stop => { interrupted = true; break }
@@ -113,12 +113,6 @@ pub async fn run(
         tracing::error!("pacer panicked");
         0
     });
-    let started = ring.claimed().min(ring.end().unwrap_or(0));
-    {
-        let mut r = lock(&recorder);
-        r.run.scheduled = scheduled;
-        r.run.not_started = scheduled.saturating_sub(started);
-    }
     if timeout(plan.drain_grace, async { while tasks.join_next().await.is_some() {} })
         .await
         .is_err()
@@ -128,6 +122,13 @@ pub async fn run(
         tracing::warn!(abandoned, "drain grace period over, abandoning requests in flight");
         lock(&recorder).run.abandoned = abandoned;
         tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+    }
+    let started = ring.end().unwrap_or(0).saturating_sub(ring.untaken());
+    {
+        let mut r = lock(&recorder);
+        r.run.scheduled = scheduled;
+        r.run.not_started = scheduled.saturating_sub(started);
     }
     if let Some(task) = progress {
         task.abort();
