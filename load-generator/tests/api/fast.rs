@@ -151,3 +151,36 @@ async fn a_refused_connection_is_a_connect_error() {
     assert_eq!(summary.total.count, 100, "{}", summary.table());
     assert_eq!(summary.total.errors_by_status["connect"], 100, "{}", summary.table());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_gives_timeouts() {
+    // Arrange: connections are accepted and held open, silently.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+
+    // Act
+    let summary = run(&[
+        "steady",
+        "--rps",
+        "20",
+        "--duration",
+        "1s",
+        "--timeout",
+        "300ms",
+        "--url",
+        &url,
+    ])
+    .await;
+
+    // Assert
+    assert_eq!(summary.total.count, 20, "{}", summary.table());
+    assert_eq!(summary.total.errors_by_status["timeout"], 20, "{}", summary.table());
+    assert_eq!(summary.actions.abandoned, 0);
+    assert!(summary.total.p50_ms >= 300.0, "{}", summary.table());
+}
