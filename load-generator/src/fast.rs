@@ -7,7 +7,7 @@
 //! Pacing stays on an OS thread with `std::thread::sleep` (see `driver` for why not tokio's
 //! timer), but the thread only publishes due times; it spawns nothing. Per request a connection
 //! does one `fetch_add` to claim, one write and usually one read, and records into its own
-//! histogram, merged into the shared recorder a few times a second. No lock, no allocation.
+//! histogram, merged into the shared recorder once a second. No shared lock, no allocation.
 //!
 //! Connections: enough for the peak rate at [`EXPECTED_LATENCY`], at least [`MIN_CONNECTIONS`]
 //! (wrk's usual 64, which saturates a local server), at most `--max-in-flight`, whose meaning,
@@ -35,8 +35,9 @@ pub const EXPECTED_LATENCY: f64 = 0.001;
 /// Slots in the due-time ring: more than any sane pool, and a second of backlog at 16k/s.
 const RING: usize = 1 << 16;
 
-/// A task merges its measurements into the shared recorder this often (the progress line reads them).
-const MERGE_EVERY: Duration = Duration::from_millis(250);
+/// A task merges its measurements into the shared recorder this often: the progress line reads
+/// them, and a merge scans a whole histogram (~180 KiB), so not much more often.
+const MERGE_EVERY: Duration = Duration::from_secs(1);
 
 /// How long after the run the pacer's last due actions may still be started (as in `driver`).
 const START_GRACE: Duration = Duration::from_secs(1);
@@ -171,7 +172,8 @@ fn pace(ring: &DueRing, schedule: Schedule, start: StdInstant) -> u64 {
 async fn connection(ring: Arc<DueRing>, target: Arc<Target>, request_timeout: Duration, recorder: SharedRecorder) {
     let mut conn = Connection::default();
     let mut local = lock(&recorder).local();
-    let mut merged_at = StdInstant::now();
+    // Staggered, so that the tasks do not all queue for the recorder in the same instant.
+    let mut merged_at = StdInstant::now() - MERGE_EVERY.mul_f64(fastrand::f64());
     while let Some(claimed) = ring.claim().await {
         local.held_back += u64::from(claimed.held_back);
         let outcome = match timeout(request_timeout, conn.get(&target)).await {

@@ -4,7 +4,7 @@
 //! One [`Recorder`] sits behind a mutex shared by all request tasks. For the shop scenarios a
 //! record is a few hundred nanoseconds, far below one request's cost, so the lock is not the
 //! bottleneck. The fast `--url` path records into a [`LocalStats`] per connection task instead and
-//! merges it into the recorder a few times a second, so it takes no shared lock per request.
+//! merges it into the recorder once a second, so it takes no shared lock per request.
 
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
