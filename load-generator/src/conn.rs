@@ -9,9 +9,13 @@
 use crate::http1::{self, ParseError, Response, ResponseParser};
 use crate::stats::Outcome;
 use anyhow::{Context, bail};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+/// How long choosing among a host's addresses waits for each to accept.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Read buffer per connection; a response head must fit in it.
 const BUFFER: usize = 16 * 1024;
@@ -26,7 +30,9 @@ pub struct Target {
 }
 
 impl Target {
-    /// Parses and resolves an `http://` URL once, and prebuilds its request.
+    /// Parses and resolves an `http://` URL once, and prebuilds its request. Of several addresses
+    /// (`localhost` is often `::1` and `127.0.0.1`) it keeps the first that accepts a connection,
+    /// as a browser would, or the first at all when none does.
     pub async fn resolve(url: &str) -> anyhow::Result<Self> {
         let parsed = reqwest::Url::parse(url).with_context(|| format!("bad --url {url:?}"))?;
         if parsed.scheme() != "http" {
@@ -34,11 +40,20 @@ impl Target {
         }
         let host = parsed.host_str().context("--url has no host")?;
         let port = parsed.port_or_known_default().unwrap_or(80);
-        let addr = tokio::net::lookup_host((host, port))
-            .await
-            .with_context(|| format!("resolving {host}"))?
-            .next()
-            .with_context(|| format!("{host} has no address"))?;
+        let addrs: Vec<SocketAddr> = match host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+            Ok(ip) => vec![SocketAddr::new(ip, port)],
+            Err(_) => tokio::net::lookup_host((host, port))
+                .await
+                .with_context(|| format!("resolving {host}"))?
+                .collect(),
+        };
+        let mut addr = *addrs.first().with_context(|| format!("{host} has no address"))?;
+        for candidate in &addrs {
+            if let Ok(Ok(_)) = tokio::time::timeout(PROBE_TIMEOUT, TcpStream::connect(candidate)).await {
+                addr = *candidate;
+                break;
+            }
+        }
         let authority = match parsed.port() {
             Some(port) => format!("{host}:{port}"),
             None => host.to_owned(),
@@ -166,5 +181,27 @@ impl Connection {
                 Err(_) => return Err(Failure::Broken),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn resolve_prebuilds_the_request_and_the_label() {
+        let target = Target::resolve("http://127.0.0.1:9/a/b?c=d").await.unwrap();
+        assert_eq!(target.addr, "127.0.0.1:9".parse().unwrap());
+        assert_eq!(target.label, "GET /a/b");
+        assert!(
+            target
+                .request
+                .starts_with(b"GET /a/b?c=d HTTP/1.1\r\nHost: 127.0.0.1:9\r\n")
+        );
+        let target = Target::resolve("http://[::1]/").await.unwrap();
+        assert_eq!(target.addr, "[::1]:80".parse().unwrap());
+        assert!(target.request.starts_with(b"GET / HTTP/1.1\r\nHost: [::1]\r\n"));
+        assert!(Target::resolve("https://127.0.0.1/").await.is_err());
+        assert!(Target::resolve("not a url").await.is_err());
     }
 }
