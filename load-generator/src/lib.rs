@@ -6,7 +6,7 @@
 //! `stats` records HDR latencies from due times and `report` prints them. `cli` and `app` wire a
 //! command line into a run; `bench_target` is a trivial server for measuring the generator itself.
 //! The plain `--url` mode takes a faster road: `fast` runs a pool of keep-alive connections
-//! (`conn`, speaking HTTP/1.1 through `http1`) that claim due times from `due`.
+//! (`conn`, speaking HTTP/1.1 through `http1`) that claim due times from `due`; `pool` grows it.
 
 pub mod app;
 pub mod bench_target;
@@ -16,6 +16,7 @@ pub mod driver;
 pub mod due;
 pub mod fast;
 pub mod http1;
+mod pool;
 pub mod report;
 pub mod scenario;
 pub mod schedule;
