@@ -72,9 +72,10 @@ pub async fn run_load(cli: &Cli, stop: impl Future<Output = ()>) -> anyhow::Resu
         let target = Target::resolve(url).await?;
         if !args.quiet {
             eprintln!(
-                "{shape_text} for {:.0}s; GET {url} over {} keep-alive connections",
+                "{shape_text} for {:.0}s; GET {url} over {} keep-alive connections at first, at most {}",
                 duration.as_secs_f64(),
-                fast::pool_size(fast::peak_rate(&plan.shape, duration), args.max_in_flight)
+                fast::pool_size(args.max_in_flight),
+                args.max_in_flight
             );
         }
         let end = fast::run(plan, target, args.timeout, recorder.clone(), stop).await;
