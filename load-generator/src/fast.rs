@@ -18,6 +18,7 @@ use crate::driver::{RunEnd, RunPlan, progress};
 use crate::due::DueRing;
 use crate::pool::{Growth, Pool};
 use crate::schedule::Schedule;
+use crate::shape::Shape;
 use crate::stats::{SharedRecorder, lock};
 use std::future::Future;
 use std::io::IsTerminal;
@@ -44,6 +45,14 @@ pub fn pool_size(max_in_flight: usize) -> usize {
     INITIAL_CONNECTIONS.min(max_in_flight).clamp(1, RING / 2)
 }
 
+/// The highest rate of `shape` over a run of `duration`, sampled finely enough to catch a short spike.
+fn peak_rate(shape: &Shape, duration: Duration) -> f64 {
+    let total = duration.as_secs_f64();
+    (0..=1000)
+        .map(|i| shape.rate_at(total * f64::from(i) / 1000.0, total))
+        .fold(0.0, f64::max)
+}
+
 /// Runs `plan` against `target` until its duration passed or `stop` resolved.
 pub async fn run(
     plan: RunPlan,
@@ -59,14 +68,8 @@ pub async fn run(
     let tokio_start = Instant::from_std(start);
     let ring = Arc::new(DueRing::new(RING, start));
     let max = plan.max_in_flight.clamp(1, RING / 2);
-    let pool = Pool::open(
-        ring.clone(),
-        target,
-        request_timeout,
-        recorder.clone(),
-        connections,
-        max,
-    );
+    let sizes = (connections, max, peak_rate(&plan.shape, plan.duration));
+    let pool = Pool::open(ring.clone(), target, request_timeout, recorder.clone(), sizes);
     let growth = tokio::spawn(Growth::default().run(pool.clone()));
     let progress = plan
         .progress

@@ -5,13 +5,15 @@
 //! held back for want of connections and gets them; a saturated fast target is held back for
 //! want of CPU, where more connections only lengthen each answer and cost throughput (on the
 //! 2-core bench machine 337 connections reached 43k req/s where 64 reached 71k). So the first
-//! step that does not help is undone and ends the growth for the run. (Growing on slow answers
-//! instead runs away at saturation: by Little's law answers there lengthen with the pool itself.)
+//! step that does not help is undone and ends the growth for the run. Growing on slow answers
+//! alone would run away at saturation, since by Little's law answers there lengthen with the
+//! pool itself; it is used only for answers far slower than saturation makes them
+//! ([`SLOW_ANSWER`]), so a slow target gets its connections within its first answers.
 
 use crate::conn::{Connection, Target};
 use crate::due::DueRing;
 use crate::stats::{Outcome, SharedRecorder, lock};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
@@ -25,6 +27,15 @@ const MERGE_EVERY: Duration = Duration::from_secs(1);
 /// half the pool, so a pool-bound run gains far more; noise from staggered merges far less).
 const GROWTH_HELPS: f64 = 0.2;
 
+/// Answers slower than this on average (seconds), while actions are held back, add a connection
+/// at once rather than at the next look: clearly a slow target, not a busy CPU. A saturated local
+/// target answers in a millisecond or two with 64 connections, and would need some 2,000 for
+/// this; `--max-in-flight` is 1,000 by default.
+const SLOW_ANSWER: f64 = 0.05;
+
+/// Weight of the newest answer in a connection's running mean of answer times.
+const MEAN_WEIGHT: f64 = 1.0 / 16.0;
+
 /// The connections of a run.
 pub(crate) struct Pool {
     ring: Arc<DueRing>,
@@ -35,6 +46,10 @@ pub(crate) struct Pool {
     live: AtomicUsize,
     /// Connection tasks wanted; a task above it ends before its next claim.
     wanted: AtomicUsize,
+    /// The schedule's highest rate, per second.
+    peak_rps: f64,
+    /// Set once a growth step did not help; also stops growth on slow answers.
+    stop_growing: AtomicBool,
     /// Most connections at once opened in the run.
     largest: AtomicUsize,
     max: usize,
@@ -43,14 +58,13 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
-    /// Opens `size` connections, to grow up to `max`.
+    /// Opens `size` connections, to grow up to `max` for a schedule peaking at `peak_rps`.
     pub(crate) fn open(
         ring: Arc<DueRing>,
         target: Target,
         request_timeout: Duration,
         recorder: SharedRecorder,
-        size: usize,
-        max: usize,
+        (size, max, peak_rps): (usize, usize, f64),
     ) -> Arc<Self> {
         let pool = Arc::new(Self {
             ring,
@@ -59,6 +73,8 @@ impl Pool {
             recorder,
             live: AtomicUsize::new(0),
             wanted: AtomicUsize::new(0),
+            peak_rps,
+            stop_growing: AtomicBool::new(false),
             largest: AtomicUsize::new(0),
             max,
             tasks: Mutex::default(),
@@ -129,9 +145,20 @@ impl Pool {
         let mut local = lock(&self.recorder).local();
         // Staggered, so that the tasks do not all queue for the recorder in the same instant.
         let mut merged_at = Instant::now() - MERGE_EVERY.mul_f64(fastrand::f64());
+        let mut mean_answer: Option<f64> = None;
         while !self.surplus() {
             let Some(claimed) = self.ring.claim().await else { break };
-            local.held_back += u64::from(claimed.held_back);
+            if claimed.held_back {
+                local.held_back += 1;
+                let wanted = self.wanted.load(Ordering::Acquire);
+                // Little's law: the peak rate times the answer time is all the pool can use.
+                let mean = mean_answer.unwrap_or(0.0);
+                let needed = self.peak_rps * mean * 1.5;
+                if mean > SLOW_ANSWER && (wanted as f64) < needed && !self.stop_growing.load(Ordering::Acquire) {
+                    self.resize(wanted + 1);
+                }
+            }
+            let sent = Instant::now();
             let outcome = match timeout(self.request_timeout, conn.get(&self.target)).await {
                 Ok(outcome) => outcome,
                 Err(_) => {
@@ -140,6 +167,12 @@ impl Pool {
                 }
             };
             let now = Instant::now();
+            let answer = now.duration_since(sent).as_secs_f64();
+            // The first answer stands for the mean at once, so a slow target is seen at once.
+            mean_answer = match mean_answer {
+                None => Some(answer),
+                Some(mean) => Some(mean + (answer - mean) * MEAN_WEIGHT),
+            };
             local.record(outcome, now.saturating_duration_since(claimed.due));
             if now.duration_since(merged_at) >= MERGE_EVERY {
                 lock(&self.recorder).merge(&self.target.label, &mut local);
@@ -195,17 +228,16 @@ impl Growth {
             let r = lock(&pool.recorder);
             (self.completed, self.held_back) = (r.total.count(), r.run.held_back);
         }
-        let mut size = pool.wanted.load(Ordering::Acquire);
         loop {
             ticker.tick().await;
             let (completed, held_back) = {
                 let r = lock(&pool.recorder);
                 (r.total.count(), r.run.held_back)
             };
-            if let Some(wanted) = self.step(completed, held_back, size) {
-                size = wanted.min(pool.max);
-                pool.resize(size);
+            if let Some(wanted) = self.step(completed, held_back, pool.wanted.load(Ordering::Acquire)) {
+                pool.resize(wanted);
             }
+            pool.stop_growing.store(self.done, Ordering::Release);
         }
     }
 }
