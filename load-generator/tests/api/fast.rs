@@ -184,3 +184,28 @@ async fn a_server_that_never_answers_gives_timeouts() {
     assert_eq!(summary.actions.abandoned, 0);
     assert!(summary.total.p50_ms >= 300.0, "{}", summary.table());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_target_gets_more_connections_than_the_first_64() {
+    // Arrange: 1,000/s at 100 ms each needs about 100 requests in flight.
+    let base = spawn(load_generator::bench_target::router()).await;
+
+    // Act
+    let summary = run(&[
+        "steady",
+        "--rps",
+        "1000",
+        "--duration",
+        "2s",
+        "--url",
+        &format!("{base}/sleep/100"),
+    ])
+    .await;
+
+    // Assert: with 64 connections all but the first ~64 a second would be held back, and the
+    // backlog would push the median far above 100 ms.
+    assert_eq!(summary.total.count, 2000, "{}", summary.table());
+    assert_eq!(summary.total.errors, 0, "{}", summary.table());
+    assert!(summary.actions.held_back < 500, "{}", summary.table());
+    assert!(summary.total.p50_ms < 150.0, "{}", summary.table());
+}
