@@ -1,4 +1,6 @@
-//! Wiring a parsed command line into a run: prepare the pools, drive the load, report.
+//! Wiring a parsed command line into a run: prepare the pools, drive the load, report. A plain
+//! `--url` run takes the `fast` path (its own keep-alive connections); the shop scenarios go
+//! through `driver` and reqwest.
 
 use crate::bench_target;
 use crate::cli::{Cli, Command, RunArgs};

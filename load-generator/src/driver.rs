@@ -1,4 +1,6 @@
 //! The open-loop driver: starts each action when it is due, whether or not earlier ones answered.
+//! It drives the shop scenarios; a plain `--url` run uses [`fast`](crate::fast), which keeps the
+//! same contract with a pool of connections instead of a task per action.
 //!
 //! Pacing runs on its own OS thread with `std::thread::sleep`, not on a tokio timer: tokio's timer
 //! wheel has a one-millisecond tick and woke actions about 1.2 ms late at the median, which every
