@@ -1,14 +1,18 @@
-//! Wiring a parsed command line into a run: prepare the pools, drive the load, report.
+//! Wiring a parsed command line into a run: prepare the pools, drive the load, report. A plain
+//! `--url` run takes the `fast` path (its own keep-alive connections); the shop scenarios go
+//! through `driver` and reqwest.
 
 use crate::bench_target;
 use crate::cli::{Cli, Command, RunArgs};
-use crate::driver::{self, RunPlan};
+use crate::conn::Target;
+use crate::driver::{self, RunEnd, RunPlan};
+use crate::fast;
 use crate::report::Summary;
 use crate::scenario::{Action, Mix};
 use crate::seed::{self, SeedOptions};
 use crate::shape::Shape;
-use crate::shop::{Pools, Shop, Targets};
-use crate::stats::{Recorder, lock};
+use crate::shop::{Shop, Targets};
+use crate::stats::{Recorder, SharedRecorder, lock};
 use anyhow::{Context, bail};
 use std::future::Future;
 use std::process::ExitCode;
@@ -56,6 +60,29 @@ pub async fn run_load(cli: &Cli, stop: impl Future<Output = ()>) -> anyhow::Resu
         tracing::warn!("the traffic shape asks for no requests");
     }
     let mix = mix(args)?;
+    let plan = RunPlan {
+        shape,
+        duration,
+        max_in_flight: args.max_in_flight,
+        // Long enough for every request in flight to answer or time out, so no order is left uncounted.
+        drain_grace: args.timeout + Duration::from_secs(1),
+        progress: !args.quiet,
+    };
+    let (shape_text, mix_text) = (plan.shape.describe(), mix.describe());
+    let recorder = Arc::new(Mutex::new(Recorder::new()?));
+    if let Some(url) = &args.url {
+        let target = Target::resolve(url).await?;
+        if !args.quiet {
+            eprintln!(
+                "{shape_text} for {:.0}s; GET {url} over {} keep-alive connections at first, at most {}",
+                duration.as_secs_f64(),
+                fast::pool_size(args.max_in_flight),
+                args.max_in_flight
+            );
+        }
+        let end = fast::run(plan, target, args.timeout, recorder.clone(), stop).await;
+        return Ok(summary(&recorder, shape_text, mix_text, end));
+    }
     let client = reqwest::Client::builder()
         .timeout(args.timeout)
         .pool_max_idle_per_host(args.max_in_flight)
@@ -66,20 +93,14 @@ pub async fn run_load(cli: &Cli, stop: impl Future<Output = ()>) -> anyhow::Resu
         catalog: args.catalog_url.trim_end_matches('/').to_owned(),
         order: args.order_url.trim_end_matches('/').to_owned(),
     };
-    let pools = if args.url.is_some() {
-        Pools::default()
-    } else {
-        let options = SeedOptions {
-            products: args.seed,
-            product_count: args.seed_products,
-            stock: args.seed_stock,
-            user_count: args.seed_users,
-        };
-        seed::prepare(&client, &targets, &mix, options).await?
+    let options = SeedOptions {
+        products: args.seed,
+        product_count: args.seed_products,
+        stock: args.seed_stock,
+        user_count: args.seed_users,
     };
-    let recorder = Arc::new(Mutex::new(Recorder::new()?));
+    let pools = seed::prepare(&client, &targets, &mix, options).await?;
     let shop = Arc::new(Shop::new(client, targets, args.url.clone(), pools, recorder.clone())?);
-    let (shape_text, mix_text) = (shape.describe(), mix.describe());
     if !args.quiet {
         eprintln!(
             "{shape_text} for {:.0}s; mix {mix_text}; at most {} in flight",
@@ -87,14 +108,6 @@ pub async fn run_load(cli: &Cli, stop: impl Future<Output = ()>) -> anyhow::Resu
             args.max_in_flight
         );
     }
-    let plan = RunPlan {
-        shape,
-        duration,
-        max_in_flight: args.max_in_flight,
-        // Long enough for every request in flight to answer or time out, so no order is left uncounted.
-        drain_grace: args.timeout + Duration::from_secs(1),
-        progress: !args.quiet,
-    };
     let total_weight = mix.total();
     let perform = move |due| {
         let shop = shop.clone();
@@ -102,14 +115,11 @@ pub async fn run_load(cli: &Cli, stop: impl Future<Output = ()>) -> anyhow::Resu
         async move { shop.perform(action, due).await }
     };
     let end = driver::run(plan, recorder.clone(), perform, stop).await;
-    let summary = Summary::new(
-        &lock(&recorder),
-        shape_text,
-        mix_text,
-        end.elapsed_secs,
-        end.interrupted,
-    );
-    Ok(summary)
+    Ok(summary(&recorder, shape_text, mix_text, end))
+}
+
+fn summary(recorder: &SharedRecorder, shape: String, mix: String, end: RunEnd) -> Summary {
+    Summary::new(&lock(recorder), shape, mix, end.elapsed_secs, end.interrupted)
 }
 
 fn mix(args: &RunArgs) -> anyhow::Result<Mix> {

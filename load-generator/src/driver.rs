@@ -1,4 +1,6 @@
 //! The open-loop driver: starts each action when it is due, whether or not earlier ones answered.
+//! It drives the shop scenarios; a plain `--url` run uses [`fast`](crate::fast), which keeps the
+//! same contract with a pool of connections instead of a task per action.
 //!
 //! Pacing runs on its own OS thread with `std::thread::sleep`, not on a tokio timer: tokio's timer
 //! wheel has a one-millisecond tick and woke actions about 1.2 ms late at the median, which every
@@ -211,7 +213,7 @@ where
 
 /// Prints the progress line once a second. On a terminal it rewrites one line; otherwise (CI logs)
 /// it prints one line per second.
-async fn progress(shape: Shape, total: f64, start: Instant, recorder: SharedRecorder) {
+pub(crate) async fn progress(shape: Shape, total: f64, start: Instant, recorder: SharedRecorder) {
     let terminal = std::io::stderr().is_terminal();
     let mut ticker = tokio::time::interval_at(start + Duration::from_secs(1), Duration::from_secs(1));
     let (mut last_count, mut last_at) = (0u64, start);

@@ -1,9 +1,10 @@
 //! What a run measured: per-endpoint HDR latency histograms and outcome counts, run counters, and
 //! the ledger of orders the run created.
 //!
-//! One [`Recorder`] sits behind a mutex shared by all request tasks. A record is a few hundred
-//! nanoseconds, far below one request's cost, so the lock is not the bottleneck; a channel to a
-//! collector task would add ordering questions at shutdown for no gain.
+//! One [`Recorder`] sits behind a mutex shared by all request tasks. For the shop scenarios a
+//! record is a few hundred nanoseconds, far below one request's cost, so the lock is not the
+//! bottleneck. The fast `--url` path records into a [`LocalStats`] per connection task instead and
+//! merges it into the recorder once a second, so it takes no shared lock per request.
 
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -76,13 +77,55 @@ impl EndpointStats {
     }
 
     fn record(&mut self, outcome: Outcome, latency: Duration) {
-        let micros = u64::try_from(latency.as_micros())
-            .unwrap_or(MAX_MICROS)
-            .clamp(1, MAX_MICROS);
-        self.latency.saturating_record(micros);
+        self.latency.saturating_record(micros(latency));
         if outcome.is_error() {
             *self.errors.entry(outcome.label()).or_default() += 1;
         }
+    }
+
+    fn merge(&mut self, local: &LocalStats) {
+        // Both histograms come from the same template, so adding cannot run out of range.
+        if let Err(error) = self.latency.add(&local.latency) {
+            tracing::warn!(error.message = %error, "cannot merge latencies");
+        }
+        for (outcome, count) in &local.errors {
+            *self.errors.entry(outcome.label()).or_default() += count;
+        }
+    }
+}
+
+fn micros(latency: Duration) -> u64 {
+    u64::try_from(latency.as_micros())
+        .unwrap_or(MAX_MICROS)
+        .clamp(1, MAX_MICROS)
+}
+
+/// One task's measurements since its last merge: recording takes no lock and, once every kind of
+/// outcome has been seen, allocates nothing.
+#[derive(Debug, Clone)]
+pub struct LocalStats {
+    latency: Histogram<u64>,
+    /// Errors by outcome; a handful of kinds at most, so a list beats a map.
+    errors: Vec<(Outcome, u64)>,
+    /// Actions held back because every connection was busy at their due time.
+    pub held_back: u64,
+}
+
+impl LocalStats {
+    /// Records one request.
+    pub fn record(&mut self, outcome: Outcome, latency: Duration) {
+        self.latency.saturating_record(micros(latency));
+        if outcome.is_error() {
+            match self.errors.iter_mut().find(|(o, _)| *o == outcome) {
+                Some((_, count)) => *count += 1,
+                None => self.errors.push((outcome, 1)),
+            }
+        }
+    }
+
+    /// Requests recorded since the last merge.
+    pub fn count(&self) -> u64 {
+        self.latency.len()
     }
 }
 
@@ -145,8 +188,33 @@ impl Recorder {
         })
     }
 
+    /// Empty per-task stats shaped like this recorder's histograms.
+    pub fn local(&self) -> LocalStats {
+        LocalStats {
+            latency: self.template.clone(),
+            errors: Vec::new(),
+            held_back: 0,
+        }
+    }
+
+    /// Adds `local` (requests to `endpoint`) to the totals and empties it, keeping its allocations.
+    pub fn merge(&mut self, endpoint: &str, local: &mut LocalStats) {
+        self.with_endpoint(endpoint, |stats| stats.merge(local));
+        self.total.merge(local);
+        self.run.held_back += local.held_back;
+        local.latency.reset();
+        local.errors.clear();
+        local.held_back = 0;
+    }
+
     /// Records one request to `endpoint`.
     pub fn record(&mut self, endpoint: &str, outcome: Outcome, latency: Duration) {
+        self.with_endpoint(endpoint, |stats| stats.record(outcome, latency));
+        self.total.record(outcome, latency);
+    }
+
+    fn with_endpoint(&mut self, endpoint: &str, f: impl FnOnce(&mut EndpointStats)) {
+        // Looked up first so the common case does not allocate the key.
         let stats = match self.endpoints.get_mut(endpoint) {
             Some(stats) => stats,
             None => self
@@ -157,8 +225,7 @@ impl Recorder {
                     errors: BTreeMap::new(),
                 }),
         };
-        stats.record(outcome, latency);
-        self.total.record(outcome, latency);
+        f(stats);
     }
 
     /// Records the answer to an order request carrying `items` (product id, quantity).
@@ -208,6 +275,37 @@ mod tests {
         assert_eq!(r.total.count(), 3);
         assert_eq!(r.total.error_count(), 2);
         assert!(r.total.latency.max() >= 1_999_000);
+    }
+
+    #[test]
+    fn merging_local_stats_adds_them_up_and_empties_them() {
+        // Arrange: two tasks' stats and one request recorded directly.
+        let mut r = Recorder::new().unwrap();
+        r.record("GET /", Outcome::Status(200), Duration::from_millis(1));
+        let (mut a, mut b) = (r.local(), r.local());
+        a.record(Outcome::Status(200), Duration::from_millis(2));
+        a.record(Outcome::Status(500), Duration::from_millis(3));
+        a.held_back = 1;
+        b.record(Outcome::Status(500), Duration::from_millis(40));
+        b.record(Outcome::Transport, Duration::from_millis(50));
+        b.held_back = 2;
+
+        // Act
+        r.merge("GET /", &mut a);
+        r.merge("GET /", &mut b);
+
+        // Assert
+        let get = &r.endpoints["GET /"];
+        assert_eq!(get.count(), 5);
+        assert_eq!(get.errors["500"], 2);
+        assert_eq!(get.errors["transport"], 1);
+        assert_eq!(r.total.count(), 5);
+        assert_eq!(r.total.error_count(), 3);
+        assert!(get.latency.max() >= 49_900 && get.latency.min() <= 1_001);
+        assert_eq!(r.run.held_back, 3);
+        assert_eq!((a.count(), b.count(), a.held_back), (0, 0, 0));
+        r.merge("GET /", &mut a);
+        assert_eq!(r.total.count(), 5);
     }
 
     #[test]
