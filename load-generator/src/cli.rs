@@ -229,23 +229,12 @@ impl Command {
     }
 }
 
-/// Parses `500ms`, `2s`, `1.5m`, `1h`, or a bare number of seconds.
+/// A duration in the platform's one grammar, humantime's (`500ms`, `90s`, `2m`, `1h 30m`);
+/// a unit is required.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("bad duration {text:?}: expected e.g. 90s, 2m"))?;
-    let scale = match unit {
-        "" | "s" => 1.0,
-        "ms" => 0.001,
-        "m" => 60.0,
-        "h" => 3600.0,
-        _ => return Err(format!("bad duration unit {unit:?}: use ms, s, m or h")),
-    };
-    Duration::try_from_secs_f64(value * scale).map_err(|e| format!("bad duration {text:?}: {e}"))
+    humantime::parse_duration(text)
+        .map_err(|e| format!("bad duration {text:?} ({e}): expected e.g. 500ms, 90s, 2m, 1h"))
 }
 
 #[cfg(test)]
@@ -256,10 +245,10 @@ mod tests {
     fn parses_durations() {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("1.5m"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
-        assert!(parse_duration("2d").is_err());
+        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(172_800)));
+        assert!(parse_duration("7").is_err());
         assert!(parse_duration("-1s").is_err());
         assert!(parse_duration("s").is_err());
     }

@@ -155,35 +155,40 @@ impl Summary {
 
     /// The final table: one row per endpoint, then the total, then the run counters.
     pub fn table(&self) -> String {
-        let width = self
-            .endpoints
-            .iter()
-            .map(|e| e.endpoint.len())
-            .max()
-            .unwrap_or(0)
-            .max(8);
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "{:<width$} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}  errors by status",
-            "endpoint", "count", "errors", "rate/s", "p50", "p90", "p99", "p99.9", "max"
-        );
+        let mut table = comfy_table::Table::new();
+        table.load_preset(comfy_table::presets::NOTHING).set_header([
+            "endpoint",
+            "count",
+            "errors",
+            "rate/s",
+            "p50",
+            "p90",
+            "p99",
+            "p99.9",
+            "max",
+            "errors by status",
+        ]);
+        for (i, column) in table.column_iter_mut().enumerate() {
+            column.set_padding((0, 2));
+            if (1..=8).contains(&i) {
+                column.set_cell_alignment(comfy_table::CellAlignment::Right);
+            }
+        }
         for row in self.endpoints.iter().chain(std::iter::once(&self.total)) {
-            let _ = writeln!(
-                out,
-                "{:<width$} {:>9} {:>7} {:>9.1} {:>9} {:>9} {:>9} {:>9} {:>9}  {}",
-                row.endpoint,
-                row.count,
-                row.errors,
-                row.rate,
+            table.add_row([
+                row.endpoint.clone(),
+                row.count.to_string(),
+                row.errors.to_string(),
+                format!("{:.1}", row.rate),
                 format_ms(row.p50_ms),
                 format_ms(row.p90_ms),
                 format_ms(row.p99_ms),
                 format_ms(row.p999_ms),
                 format_ms(row.max_ms),
                 format_errors(&row.errors_by_status),
-            );
+            ]);
         }
+        let mut out = format!("{}\n", table.trim_fmt());
         let a = &self.actions;
         let _ = writeln!(
             out,

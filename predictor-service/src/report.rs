@@ -40,7 +40,7 @@ pub fn table(reports: &[TraceReport]) -> String {
             ]);
         }
     }
-    format!("{table}\n")
+    format!("{}\n", table.trim_fmt())
 }
 
 /// Renders the summary: medians over traces per model and for the selection.
@@ -55,7 +55,7 @@ pub fn summary(rows: &[ModelSummary], traces: usize) -> String {
             num(r.mean_coverage, 3),
         ]);
     }
-    let mut out = format!("summary over {traces} traces\n{table}\n");
+    let mut out = format!("summary over {traces} traces\n{}\n", table.trim_fmt());
     if let Some((ratio, peer)) = ratio_to_best_peer(rows) {
         let _ = writeln!(
             out,

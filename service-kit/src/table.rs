@@ -9,8 +9,12 @@ pub use comfy_table::{CellAlignment, Table};
 pub fn text<const N: usize>(words: usize, header: [&str; N]) -> Table {
     let mut table = Table::new();
     table.load_preset(presets::NOTHING).set_header(header);
-    for column in table.column_iter_mut().skip(words) {
-        column.set_cell_alignment(CellAlignment::Right);
+    for (i, column) in table.column_iter_mut().enumerate() {
+        // No borders: two spaces after each column keep them apart.
+        column.set_padding((0, 2));
+        if i >= words {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
     }
     table
 }
@@ -19,6 +23,9 @@ pub fn text<const N: usize>(words: usize, header: [&str; N]) -> Table {
 pub fn markdown<const N: usize>(words: usize, header: [&str; N]) -> Table {
     let mut table = text(words, header);
     table.load_preset(presets::ASCII_MARKDOWN);
+    for column in table.column_iter_mut() {
+        column.set_padding((1, 1));
+    }
     table
 }
 
@@ -31,7 +38,8 @@ mod tests {
         let text = t.to_string();
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[1].trim_end().ends_with("  1"), "{text}");
-        assert!(lines[1].trim_start().starts_with("a "), "{text}");
+        assert!(lines[0].starts_with("name  "), "{text}");
+        assert!(lines[1].starts_with("a "), "{text}");
         let mut m = super::markdown(1, ["name", "value"]);
         m.add_row(["a", "1"]);
         let md = m.to_string();

@@ -153,8 +153,12 @@ pub fn trace_table(t: &TraceResult) -> String {
         ]);
     }
     format!(
-        "{} ({:.1} h, source step {} s, peak {:.1} pods)\n{table}\n",
-        t.trace.name, t.hours, t.trace.source_step_seconds, t.peak_pods
+        "{} ({:.1} h, source step {} s, peak {:.1} pods)\n{}\n",
+        t.trace.name,
+        t.hours,
+        t.trace.source_step_seconds,
+        t.peak_pods,
+        table.trim_fmt()
     )
 }
 
@@ -204,7 +208,7 @@ pub fn summary_table(runs: &[(&str, &str, &Summary)]) -> String {
             ]);
         }
     }
-    format!("{table}\n")
+    format!("{}\n", table.trim_fmt())
 }
 
 #[cfg(test)]
