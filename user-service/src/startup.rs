@@ -32,14 +32,13 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
 pub async fn build_with(config: Config, cache_args: &CacheArgs) -> anyhow::Result<Server> {
     let db = service_kit::stores::postgres(&config.database_url, &config.pool).await?;
     sqlx::migrate!().run(&db).await.context("cannot run migrations")?;
-    let redis = service_kit::stores::redis(&config.redis_url)?;
-    let cache = JsonCache::new(
-        redis,
+    let cache = JsonCache::connect(
+        &config.redis_url,
         config.redis_prefix.clone(),
         config.cache_ttl_seconds,
         cache_args,
         SERVICE,
-    );
+    )?;
     let readiness = Readiness::new().postgres(db.clone()).cache("redis", cache.clone());
     let router = app(AppState { db, cache }, readiness, &config.http);
     Server::bind(&config.http.host, config.port, router).await
