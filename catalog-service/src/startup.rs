@@ -33,14 +33,14 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
 
 /// Connects to PostgreSQL and Redis, runs migrations and binds the listener.
 pub async fn build_with(config: Config, cache_args: &CacheArgs) -> anyhow::Result<Server> {
-    let (db, redis) = config.stores.connect(&MIGRATOR).await?;
-    let cache = JsonCache::new(
-        redis,
+    let db = config.stores.database(&MIGRATOR).await?;
+    let cache = JsonCache::connect(
+        &config.stores.redis_url,
         config.stores.redis_prefix.clone(),
         config.cache_ttl_seconds,
         cache_args,
         SERVICE,
-    );
+    )?;
     let readiness = Readiness::new().postgres(db.clone()).cache("redis", cache.clone());
     let router = app(AppState { db, cache }, readiness, &config.http);
     Server::bind(&config.http.host, config.port, router).await

@@ -35,13 +35,17 @@ pub fn default_database(url: &'static str) -> impl FnOnce(clap::Arg) -> clap::Ar
 }
 
 impl Stores {
-    /// Opens the pool, runs the service's migrations and opens Redis (lazily: see
-    /// [`redis`]).
-    pub async fn connect(&self, migrator: &Migrator) -> anyhow::Result<(PgPool, ConnectionManager)> {
+    /// Opens the pool and runs the service's migrations.
+    pub async fn database(&self, migrator: &Migrator) -> anyhow::Result<PgPool> {
         let db = postgres(&self.database_url, &self.pool).await?;
         migrator.run(&db).await.context("cannot run migrations")?;
-        let redis = redis(&self.redis_url)?;
-        Ok((db, redis))
+        Ok(db)
+    }
+
+    /// [`Stores::database`], and opens Redis (lazily: see [`redis`]).
+    pub async fn connect(&self, migrator: &Migrator) -> anyhow::Result<(PgPool, ConnectionManager)> {
+        let db = self.database(migrator).await?;
+        Ok((db, redis(&self.redis_url)?))
     }
 }
 

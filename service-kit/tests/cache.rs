@@ -56,6 +56,7 @@ async fn a_stalled_cache_opens_the_breaker_and_then_costs_nothing() {
         timeout_ms: 50,
         breaker_failures: 3,
         breaker_cooldown_ms: 60_000,
+        ..CacheArgs::default()
     };
     let c = cache(&stalled.redis_url(), &args);
 
@@ -92,6 +93,7 @@ async fn the_breaker_closes_again_when_a_probe_succeeds() {
         timeout_ms: 200,
         breaker_failures: 1,
         breaker_cooldown_ms: 100,
+        ..CacheArgs::default()
     };
     let c = cache(&redis.url(), &args);
     c.put("k", 1, &"v").await;
@@ -121,6 +123,7 @@ async fn an_invalidation_lost_in_an_outage_lands_when_redis_is_back() {
         timeout_ms: 200,
         breaker_failures: 1,
         breaker_cooldown_ms: 1000,
+        ..CacheArgs::default()
     };
     let c = JsonCache::new(
         service_kit::stores::redis(&redis.url()).unwrap(),

@@ -8,6 +8,7 @@
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use service_kit::conditional::{ETag, Precondition};
@@ -41,14 +42,15 @@ async fn create_product(
     Ok((StatusCode::CREATED, ETag(product.version), ApiJson(product)))
 }
 
-async fn get_product(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> Result<(ETag, ApiJson<Product>)> {
+/// A hit is served as the cached JSON bytes, without decoding them.
+async fn get_product(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> Result<Response> {
     let key = cache_key(id);
-    if let Some(p) = state.cache.get::<Product>(&key).await {
-        return Ok((ETag(p.version), ApiJson(p)));
+    if let Some(cached) = state.cache.get_json(&key).await {
+        return Ok((ETag(cached.version), cached).into_response());
     }
     let product = db::get(&state.db, id).await?.ok_or(Error::NotFound(id))?;
     state.cache.put(&key, product.version, &product).await;
-    Ok((ETag(product.version), ApiJson(product)))
+    Ok((ETag(product.version), ApiJson(product)).into_response())
 }
 
 #[derive(Debug, Deserialize)]

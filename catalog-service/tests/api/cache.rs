@@ -19,6 +19,7 @@ async fn a_stalled_cache_keeps_reads_fast_once_the_breaker_opens() {
         timeout_ms: 100,
         breaker_failures: 3,
         breaker_cooldown_ms: 60_000,
+        ..CacheArgs::default()
     };
     let app = spawn_app_with(stalled.redis_url(), settings).await;
     let id = app.product("STALL", 100, 5).await;

@@ -11,6 +11,9 @@ pub(crate) struct TestApp {
     pub(crate) client: reqwest::Client,
     /// The Redis key prefix of this app, to reach its cache entries.
     pub(crate) redis_prefix: String,
+    /// Its database and Redis, for a second replica (`spawn_replica`).
+    database_url: String,
+    redis_url: String,
 }
 
 impl TestApp {
@@ -92,25 +95,40 @@ pub(crate) async fn spawn_app() -> TestApp {
 
 /// An app whose cache is at `redis_url` (a stalled or dead endpoint for some tests).
 pub(crate) async fn spawn_app_with(redis_url: String, cache: CacheArgs) -> TestApp {
+    let database_url = testing::fresh_database("catalog").await;
+    start(database_url, redis_url, testing::redis_prefix(), cache).await
+}
+
+/// A second replica of `app`: the same database, Redis and key prefix.
+pub(crate) async fn spawn_replica(app: &TestApp) -> TestApp {
+    start(
+        app.database_url.clone(),
+        app.redis_url.clone(),
+        app.redis_prefix.clone(),
+        CacheArgs::default(),
+    )
+    .await
+}
+
+async fn start(database_url: String, redis_url: String, redis_prefix: String, cache: CacheArgs) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         service_kit::telemetry::init(service_kit::telemetry::LogFormat::Text, "debug");
     }
     let config = Config {
         port: 0,
         stores: Stores {
-            database_url: testing::fresh_database("catalog").await,
+            database_url: database_url.clone(),
             // A loaded 2-core machine opens connections slowly: wait longer than in production.
             pool: service_kit::stores::PoolArgs {
                 max_connections: 20,
                 acquire_timeout_ms: 15_000,
             },
-            redis_url,
-            redis_prefix: testing::redis_prefix(),
+            redis_url: redis_url.clone(),
+            redis_prefix: redis_prefix.clone(),
         },
         cache_ttl_seconds: 60,
         http: HttpArgs::default(),
     };
-    let redis_prefix = config.stores.redis_prefix.clone();
     let server = catalog_service::build_with(config, &cache)
         .await
         .expect("build catalog-service");
@@ -120,5 +138,7 @@ pub(crate) async fn spawn_app_with(redis_url: String, cache: CacheArgs) -> TestA
         base,
         client: reqwest::Client::new(),
         redis_prefix,
+        database_url,
+        redis_url,
     }
 }

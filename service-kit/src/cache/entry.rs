@@ -1,5 +1,5 @@
-//! How entries are stored in Redis, and the two scripts that keep a stale value from
-//! overwriting a newer one.
+//! How entries are stored in Redis, and the scripts that keep a stale value from
+//! overwriting a newer one and announce every change to the processes' local layers.
 //!
 //! Every entry carries the version of the row it came from (a counter the owning
 //! service bumps in the same statement as each change):
@@ -42,9 +42,15 @@ return 1
 "
 );
 
-/// Marks the key invalidated at a version, unless it already holds something as new
-/// or a deletion. KEYS[1] = key; ARGV = version, ttl seconds. Returns 1 when marked.
+/// Announces the write on the invalidation channel, and marks the key invalidated at
+/// a version unless it already holds something as new or a deletion. KEYS[1] = key;
+/// ARGV = version, ttl seconds, channel, message. Returns 1 when marked.
+///
+/// The announcement goes out whether or not the marker is written (evictions are
+/// conditional on the version anyway), and in the same script: no subscriber's next
+/// read can reach Redis between the two.
 pub(crate) const INVALIDATE: &str = concat!(
+    "redis.call('PUBLISH', ARGV[3], ARGV[4])\n",
     refuse_if_not_newer!(),
     r"redis.call('SET', KEYS[1], 't:' .. ARGV[1], 'EX', ARGV[2])
 return 1
@@ -53,6 +59,13 @@ return 1
 
 /// The deletion marker.
 pub(crate) const GONE: &str = "g:";
+
+/// Announces the deletion and leaves the deletion marker. KEYS[1] = key; ARGV = ttl
+/// seconds, channel, message.
+pub(crate) const MARK_GONE: &str = r"redis.call('PUBLISH', ARGV[2], ARGV[3])
+redis.call('SET', KEYS[1], 'g:', 'EX', ARGV[1])
+return 1
+";
 
 /// A stored entry as read back.
 #[derive(Debug, PartialEq, Eq)]

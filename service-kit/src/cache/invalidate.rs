@@ -1,12 +1,12 @@
-//! Invalidation after a write: a versioned marker, or a deletion marker, and a
-//! background retry when Redis cannot be reached at the moment of the write.
+//! Invalidation after a write: a versioned marker, or a deletion marker, announced on
+//! the prefix's channel so that every process drops its local entry, and a background
+//! retry (marker and announcement) when Redis cannot be reached at the moment of the
+//! write.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use redis::AsyncCommands as _;
-
-use super::{Failure, JsonCache, entry};
+use super::{Failure, JsonCache, subscriber};
 
 /// Invalidations retried at once, at most; see `JsonCache::invalidate_or_retry`.
 const MAX_PENDING_INVALIDATIONS: usize = 10_000;
@@ -24,23 +24,41 @@ impl JsonCache {
         self.invalidate_or_retry(key, None).await;
     }
 
-    /// One attempt: a versioned marker, or the deletion marker when `version` is `None`.
+    /// One attempt: a versioned marker, or the deletion marker when `version` is `None`,
+    /// announced to every process's local layer in the same script. This process's
+    /// own local entry goes after the marker (so a read of this process that misses
+    /// locally from then on finds the marker in Redis), and whether or not it landed.
     async fn try_invalidate(&self, key: &str, version: Option<i64>) -> Result<(), Failure> {
         let mut conn = self.inner.conn.clone();
         let full = self.key(key);
-        match version {
+        let message = subscriber::message(key, version);
+        let result = match version {
             Some(version) => {
                 let mut invocation = self.inner.invalidate.key(&full);
-                invocation.arg(version).arg(self.inner.ttl_seconds);
+                invocation
+                    .arg(version)
+                    .arg(self.inner.ttl_seconds)
+                    .arg(&self.inner.channel)
+                    .arg(&message);
                 self.call("invalidate", invocation.invoke_async::<i64>(&mut conn))
                     .await
                     .map(drop)
             }
             None => {
-                let set = conn.set_ex::<_, _, ()>(&full, entry::GONE, self.inner.ttl_seconds);
-                self.call("gone", set).await
+                let mut invocation = self.inner.mark_gone.key(&full);
+                invocation
+                    .arg(self.inner.ttl_seconds)
+                    .arg(&self.inner.channel)
+                    .arg(&message);
+                self.call("gone", invocation.invoke_async::<i64>(&mut conn))
+                    .await
+                    .map(drop)
             }
+        };
+        if let Some(local) = &self.inner.local {
+            local.evict(key, version);
         }
+        result
     }
 
     /// An invalidation that fails (Redis unreachable from here, or the breaker open)

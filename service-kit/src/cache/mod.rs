@@ -1,6 +1,15 @@
-//! Cache-aside over Redis with JSON values. Redis is an optimisation here, never the
-//! source of truth: when it fails, reads fall through to the database and the failure
-//! is counted, not returned to the client.
+//! Cache-aside with JSON values, in two layers: an in-process map (`local`) in front
+//! of Redis. Neither is the source of truth: when Redis fails, reads fall through to
+//! the database and the failure is counted, not returned to the client.
+//!
+//! The local layer holds each value as the JSON bytes Redis holds, so a local hit
+//! costs no Redis call and no decode or encode. It is kept coherent across replicas
+//! by Redis pub/sub (`subscriber`): every invalidation is announced on a channel under
+//! the key prefix, and each process drops its entry when the announcement arrives. It
+//! answers only while its subscription is up and hears its own heartbeat; otherwise
+//! reads go to Redis and the database as before, and it is cleared. Its short TTL
+//! (`--cache-local-ttl-ms`) is a safety net for an announcement that never reached
+//! Redis, not the coherence mechanism.
 //!
 //! A slow Redis is worse than a dead one (a dead one refuses at once), so every call
 //! has a short deadline, and a circuit breaker stops calling after a few consecutive
@@ -11,19 +20,22 @@
 mod breaker;
 mod entry;
 mod invalidate;
+mod local;
+mod read;
+mod subscriber;
 
 use std::future::Future;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use redis::aio::ConnectionManager;
-use redis::{AsyncCommands as _, RedisResult, Script};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use redis::{RedisResult, Script};
 
 pub use breaker::{Breaker, State as BreakerState};
-use entry::Entry;
+use local::Local;
+pub use read::CachedJson;
 
 /// How a service's cache protects its reads, shared by every service that caches.
 /// (The TTL is each service's own setting, `--cache-ttl-seconds`.)
@@ -43,6 +55,19 @@ pub struct CacheArgs {
         default_value_t = 5000
     )]
     pub breaker_cooldown_ms: u64,
+    /// Lifetime of an entry in the in-process layer. Invalidations reach every
+    /// process through Redis pub/sub within milliseconds; this only bounds how long
+    /// one whose announcement never reached Redis can be served. 0 turns the layer off.
+    #[arg(long = "cache-local-ttl-ms", env = "CACHE_LOCAL_TTL_MS", default_value_t = 5000)]
+    pub local_ttl_ms: u64,
+    /// Entries the in-process layer holds at most (least recently used go first).
+    /// 0 turns the layer off.
+    #[arg(
+        long = "cache-local-max-entries",
+        env = "CACHE_LOCAL_MAX_ENTRIES",
+        default_value_t = 10_000
+    )]
+    pub local_max_entries: u64,
 }
 
 impl Default for CacheArgs {
@@ -51,6 +76,8 @@ impl Default for CacheArgs {
             timeout_ms: 30,
             breaker_failures: 3,
             breaker_cooldown_ms: 5000,
+            local_ttl_ms: 5000,
+            local_max_entries: 10_000,
         }
     }
 }
@@ -81,6 +108,11 @@ struct Inner {
     last_error: Mutex<Option<String>>,
     put_if_newer: Script,
     invalidate: Script,
+    mark_gone: Script,
+    /// Where invalidations are announced (under the prefix).
+    channel: String,
+    /// The in-process layer; `None` when turned off or built by `new`.
+    local: Option<Arc<Local>>,
 }
 
 /// A JSON cache under one key prefix, with one TTL for every entry, a deadline on
@@ -91,10 +123,39 @@ pub struct JsonCache {
 }
 
 impl JsonCache {
-    /// `prefix` namespaces every key (a test passes its own); `ttl_seconds` bounds how
-    /// long a lost invalidation can serve stale data; `service` labels metrics.
+    /// Both layers: connects to Redis at `redis_url` (lazily, so a service starts
+    /// while Redis is down) and starts the subscriber that turns the local layer on
+    /// (unless `args` turn it off). Call it inside the async runtime.
+    pub fn connect(
+        redis_url: &str,
+        prefix: String,
+        ttl_seconds: u64,
+        args: &CacheArgs,
+        service: &'static str,
+    ) -> anyhow::Result<Self> {
+        let conn = crate::stores::redis(redis_url)?;
+        let client = redis::Client::open(redis_url)
+            .with_context(|| format!("invalid Redis URL {}", crate::stores::redact(redis_url)))?;
+        Ok(Self::build(conn, Some(client), prefix, ttl_seconds, args, service))
+    }
+
+    /// The Redis layer alone, without a local layer (its invalidations are still
+    /// announced to other processes). `prefix` namespaces every key (a test passes its
+    /// own); `ttl_seconds` bounds how long a lost invalidation can serve stale data;
+    /// `service` labels metrics.
     pub fn new(
         conn: ConnectionManager,
+        prefix: String,
+        ttl_seconds: u64,
+        args: &CacheArgs,
+        service: &'static str,
+    ) -> Self {
+        Self::build(conn, None, prefix, ttl_seconds, args, service)
+    }
+
+    fn build(
+        conn: ConnectionManager,
+        client: Option<redis::Client>,
         prefix: String,
         ttl_seconds: u64,
         args: &CacheArgs,
@@ -109,9 +170,22 @@ impl JsonCache {
             // A probe that has not reported within twice its deadline was cancelled.
             timeout * 2,
         );
+        let local = client
+            .filter(|_| args.local_ttl_ms > 0 && args.local_max_entries > 0)
+            .map(|client| {
+                let local = Arc::new(Local::new(
+                    args.local_max_entries,
+                    Duration::from_millis(args.local_ttl_ms),
+                ));
+                let channels = subscriber::Channels::new(&prefix);
+                subscriber::spawn(&local, client, conn.clone(), channels, service);
+                local
+            });
         let cache = Self {
             inner: Arc::new(Inner {
                 conn,
+                channel: subscriber::invalidation_channel(&prefix),
+                local,
                 prefix,
                 ttl_seconds: ttl_seconds.max(1),
                 timeout,
@@ -122,6 +196,7 @@ impl JsonCache {
                 cooldown: Duration::from_millis(args.breaker_cooldown_ms),
                 put_if_newer: Script::new(entry::PUT_IF_NEWER),
                 invalidate: Script::new(entry::INVALIDATE),
+                mark_gone: Script::new(entry::MARK_GONE),
             }),
         };
         cache.publish_availability(true);
@@ -149,6 +224,17 @@ impl JsonCache {
     /// Whether the breaker is closed, that is whether cache calls are being made.
     pub fn is_available(&self) -> bool {
         self.breaker().is_closed()
+    }
+
+    /// Whether reads may be answered from process memory now: the subscription is up
+    /// and has heard its heartbeat lately.
+    pub fn serves_locally(&self) -> bool {
+        self.inner.local.as_ref().is_some_and(|l| l.usable())
+    }
+
+    /// Whether the invalidation subscription is connected (the heartbeat aside).
+    pub fn is_subscribed(&self) -> bool {
+        self.inner.local.as_ref().is_some_and(|l| l.is_live())
     }
 
     /// Runs one Redis call under the breaker and the deadline.
@@ -192,58 +278,6 @@ impl JsonCache {
             self.publish_availability(false);
         }
         Err(failure)
-    }
-
-    /// The cached value, or `None` on a miss, a failure or an unreadable entry.
-    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        let mut conn = self.inner.conn.clone();
-        let full = self.key(key);
-        let raw = match self.call("get", conn.get::<_, Option<String>>(&full)).await {
-            Ok(raw) => raw,
-            Err(failure) => {
-                self.count(match failure {
-                    Failure::Bypassed => "bypass",
-                    Failure::Timeout => "timeout",
-                    Failure::Error(_) => "error",
-                });
-                return None;
-            }
-        };
-        let Some(raw) = raw else {
-            self.count("miss");
-            return None;
-        };
-        match entry::decode(&raw) {
-            Entry::Value { json, .. } => match serde_json::from_str(json) {
-                Ok(v) => {
-                    self.count("hit");
-                    Some(v)
-                }
-                Err(e) => {
-                    tracing::warn!(error.message = %e, key, "unreadable cache entry, ignoring it");
-                    self.count("miss");
-                    None
-                }
-            },
-            Entry::Marker | Entry::Unknown => {
-                self.count("miss");
-                None
-            }
-        }
-    }
-
-    /// Stores `value`, read from the database at `version`, unless the cache already
-    /// holds that version or a newer one, or a write or deletion since made it stale.
-    /// A failure is logged and otherwise ignored.
-    pub async fn put<T: Serialize>(&self, key: &str, version: i64, value: &T) {
-        let Ok(json) = serde_json::to_string(value) else { return };
-        let mut conn = self.inner.conn.clone();
-        let mut invocation = self.inner.put_if_newer.key(self.key(key));
-        invocation
-            .arg(version)
-            .arg(entry::encode(version, &json))
-            .arg(self.inner.ttl_seconds);
-        let _ = self.call("put", invocation.invoke_async::<i64>(&mut conn)).await;
     }
 
     /// For `/ready`: `PING` under the breaker and the deadline. While the breaker is

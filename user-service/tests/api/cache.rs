@@ -18,6 +18,7 @@ fn stall_settings() -> CacheArgs {
         timeout_ms: 100,
         breaker_failures: 3,
         breaker_cooldown_ms: 60_000,
+        ..CacheArgs::default()
     }
 }
 
