@@ -109,6 +109,14 @@ pub struct PeakConfig {
     pub periods_kept: usize,
 }
 
+impl PeakConfig {
+    /// A configuration from JSON, as the predictor's `--peak-config` and the simulator's
+    /// take it; unknown fields are refused, missing ones take their defaults.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map_err(|e| format!("not a peak forecaster configuration: {e}"))
+    }
+}
+
 impl Default for PeakConfig {
     fn default() -> Self {
         Self {

@@ -52,7 +52,7 @@ pub struct Config {
     /// as `cost-optimizer simulate --peak-config` takes them, e.g. `{"trend_steps": 4}`), so
     /// the service can run what the simulator evaluated. `--lead` and the quantile override
     /// theirs, and the seasonal buckets follow `--season-step`.
-    #[arg(long, env = "PREDICTOR_PEAK_CONFIG", value_parser = parse_peak_config)]
+    #[arg(long, env = "PREDICTOR_PEAK_CONFIG", value_parser = PeakConfig::from_json)]
     pub peak_config: Option<PeakConfig>,
     /// Recent history, read at `--step` (e.g. `24h`): what the bucket models fit and what
     /// calibrates the peak forecaster. A day flushes the forecaster's calibration ring (a
@@ -176,10 +176,6 @@ impl Config {
     }
 }
 
-fn parse_peak_config(s: &str) -> Result<PeakConfig, String> {
-    serde_json::from_str(s).map_err(|e| format!("not a peak forecaster configuration: {e}"))
-}
-
 /// A quantile the peak forecaster can serve: strictly between 0 and 1.
 pub fn check_quantile(q: f64) -> Result<(), String> {
     match q > 0.0 && q < 1.0 {
@@ -241,9 +237,9 @@ mod tests {
 
     #[test]
     fn peak_config_is_parsed_and_typos_refused() {
-        let c = parse_peak_config(r#"{"trend_steps": 6}"#).unwrap();
+        let c = PeakConfig::from_json(r#"{"trend_steps": 6}"#).unwrap();
         assert_eq!((c.trend_steps, c.level_steps), (6, PeakConfig::default().level_steps));
-        let e = parse_peak_config(r#"{"trend": 6}"#).unwrap_err();
+        let e = PeakConfig::from_json(r#"{"trend": 6}"#).unwrap_err();
         assert!(e.contains("not a peak forecaster configuration"), "{e}");
     }
 

@@ -12,6 +12,7 @@
 pub mod capacity;
 pub mod cli;
 pub mod config;
+pub mod error;
 pub mod evaluation;
 pub mod metrics;
 pub mod peak;
@@ -26,5 +27,6 @@ pub mod whatif;
 pub mod worker;
 
 pub use config::Config;
+pub use error::{Error, Result};
 pub use startup::{app, build};
 pub use state::AppState;

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use crate::error::Error;
 use crate::training;
 use forecast::{Forecast, ModelKind, Series};
 
@@ -40,7 +41,11 @@ pub struct Validated {
 
 impl ForecastRequest {
     /// Checks the request; the error is the 422 detail.
-    pub fn validate(self) -> Result<Validated, String> {
+    pub fn validate(self) -> Result<Validated, Error> {
+        self.check().map_err(Error::Invalid)
+    }
+
+    fn check(self) -> Result<Validated, String> {
         if self.step_seconds <= 0 {
             return Err(format!("step_seconds must be positive, got {}", self.step_seconds));
         }
@@ -86,7 +91,7 @@ mod tests {
     use serde_json::json;
 
     fn request(body: serde_json::Value) -> Result<Validated, String> {
-        serde_json::from_value::<ForecastRequest>(body).unwrap().validate()
+        serde_json::from_value::<ForecastRequest>(body).unwrap().check()
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub struct SimulateArgs {
     quantile: f64,
     /// Settings of the predictor's peak forecaster as JSON (fields of `forecast::peak::PeakConfig`,
     /// e.g. `{"trend_steps": 4}`); `--quantile` and the lead override theirs.
-    #[arg(long, value_parser = parse_peak_config)]
+    #[arg(long, value_parser = PeakConfig::from_json)]
     peak_config: Option<PeakConfig>,
     /// Print a table per trace, not only the summary.
     #[arg(long)]
@@ -85,10 +85,6 @@ pub struct SimulateArgs {
     /// Override the price of a GiB-hour of memory (USD).
     #[arg(long, env = "COST_MEMORY_GIB_HOUR")]
     memory_gib_hour: Option<f64>,
-}
-
-fn parse_peak_config(s: &str) -> Result<PeakConfig, String> {
-    serde_json::from_str(s).map_err(|e| format!("not a peak forecaster configuration: {e}"))
 }
 
 /// Which model forecasts demand in the simulation.

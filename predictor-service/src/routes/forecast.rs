@@ -4,11 +4,12 @@
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::post;
-use service_kit::{ApiJson, Problem};
+use service_kit::ApiJson;
 
+use crate::error::Result;
 use crate::state::AppState;
 use crate::whatif::{self, BODY_LIMIT_BYTES, ForecastRequest};
-use forecast::{Forecast, ForecastError};
+use forecast::Forecast;
 
 pub(crate) fn router() -> Router<AppState> {
     // The route's own limit is the innermost layer, so it wins over the shared one.
@@ -19,20 +20,8 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 #[tracing::instrument(skip_all, fields(values = req.values.len()))]
-async fn create_forecast(ApiJson(req): ApiJson<ForecastRequest>) -> Result<ApiJson<Forecast>, Problem> {
-    let valid = req.validate().map_err(Problem::unprocessable)?;
-    let forecast = tokio::task::spawn_blocking(move || whatif::run(&valid))
-        .await
-        .map_err(|e| {
-            tracing::error!(error.message = %e, "forecast task failed");
-            Problem::internal()
-        })?;
-    match forecast {
-        Ok(f) => Ok(ApiJson(f)),
-        Err(e @ (ForecastError::InvalidInput(_) | ForecastError::NoData)) => Err(Problem::unprocessable(e.to_string())),
-        Err(e) => {
-            tracing::error!(error.message = %e, "forecast failed");
-            Err(Problem::internal())
-        }
-    }
+async fn create_forecast(ApiJson(req): ApiJson<ForecastRequest>) -> Result<ApiJson<Forecast>> {
+    let valid = req.validate()?;
+    let forecast = tokio::task::spawn_blocking(move || whatif::run(&valid)).await??;
+    Ok(ApiJson(forecast))
 }

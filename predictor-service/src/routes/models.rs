@@ -8,9 +8,10 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use service_kit::ApiJson;
 use service_kit::problem::ApiPath;
-use service_kit::{ApiJson, Problem};
 
+use crate::error::Error;
 use crate::state::AppState;
 use forecast::ModelKind;
 use forecast::backtest::ModelScore;
@@ -64,11 +65,9 @@ struct RetrainAccepted {
 async fn retrain_model(
     State(state): State<AppState>,
     ApiPath(service): ApiPath<String>,
-) -> Result<(StatusCode, ApiJson<RetrainAccepted>), Problem> {
+) -> Result<(StatusCode, ApiJson<RetrainAccepted>), Error> {
     if !state.shared.request_retrain(&service) {
-        return Err(Problem::not_found(format!(
-            "service {service:?} is not forecast by this predictor"
-        )));
+        return Err(Error::UnknownService(service));
     }
     let body = RetrainAccepted {
         service,

@@ -6,9 +6,10 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
+use service_kit::ApiJson;
 use service_kit::problem::{ApiPath, ApiQuery};
-use service_kit::{ApiJson, Problem};
 
+use crate::error::{Error, Result};
 use crate::prediction::Prediction;
 use crate::state::AppState;
 use service_kit::duration::whole_seconds as parse_duration;
@@ -26,37 +27,35 @@ struct PredictQuery {
     horizon: Option<String>,
 }
 
-fn unknown(service: &str) -> Problem {
-    Problem::not_found(format!("service {service:?} is not forecast by this predictor"))
+fn unknown(service: &str) -> Error {
+    Error::UnknownService(service.to_owned())
 }
 
 async fn get_prediction(
     State(state): State<AppState>,
     ApiPath(service): ApiPath<String>,
     ApiQuery(query): ApiQuery<PredictQuery>,
-) -> Result<Response, Problem> {
+) -> Result<Response> {
     let horizon = match query.horizon.as_deref() {
         None => state.config.horizon_seconds,
-        Some(text) => parse_duration(text).map_err(|e| Problem::bad_request(format!("invalid horizon: {e}")))?,
+        Some(text) => parse_duration(text).map_err(|reason| Error::BadParameter {
+            name: "horizon",
+            reason,
+        })?,
     };
     if horizon == state.config.horizon_seconds {
         let prediction = state.shared.prediction(&service).ok_or_else(|| unknown(&service))?;
         return Ok(ApiJson(prediction.as_ref()).into_response());
     }
     if horizon > state.config.recent_seconds {
-        return Err(Problem::unprocessable(format!(
+        return Err(Error::Invalid(format!(
             "horizon {horizon}s exceeds the recent history of {}s",
             state.config.recent_seconds
         )));
     }
     let entry = state.shared.entry(&service).ok_or_else(|| unknown(&service))?;
     let steps = state.config.horizon_steps(horizon);
-    let prediction = tokio::task::spawn_blocking(move || crate::training::predict_at(&entry, horizon, steps))
-        .await
-        .map_err(|e| {
-            tracing::error!(error.message = %e, "forecast task failed");
-            Problem::internal()
-        })?;
+    let prediction = tokio::task::spawn_blocking(move || crate::training::predict_at(&entry, horizon, steps)).await?;
     Ok(ApiJson(prediction).into_response())
 }
 
