@@ -62,6 +62,8 @@ pub async fn request_context(State(limit): State<Duration>, mut req: Request, ne
         };
         if response.status().is_server_error() {
             tracing::error!(
+                %method,
+                path = uri.path(),
                 status = response.status().as_u16(),
                 latency_ms = start.elapsed().as_millis() as u64,
                 "server error"

@@ -14,6 +14,8 @@ pub(crate) struct TestApp {
     /// Its database and Redis, for a second replica (`spawn_replica`).
     database_url: String,
     redis_url: String,
+    /// Dropped with the app; a replica shares the first app's and holds none.
+    database: Option<testing::TestDatabase>,
 }
 
 impl TestApp {
@@ -95,8 +97,10 @@ pub(crate) async fn spawn_app() -> TestApp {
 
 /// An app whose cache is at `redis_url` (a stalled or dead endpoint for some tests).
 pub(crate) async fn spawn_app_with(redis_url: String, cache: CacheArgs) -> TestApp {
-    let database_url = testing::fresh_database("catalog").await;
-    start(database_url, redis_url, testing::redis_prefix(), cache).await
+    let database = testing::TestDatabase::create("catalog").await;
+    let mut app = start(database.url.clone(), redis_url, testing::redis_prefix(), cache).await;
+    app.database = Some(database);
+    app
 }
 
 /// A second replica of `app`: the same database, Redis and key prefix.
@@ -140,5 +144,6 @@ async fn start(database_url: String, redis_url: String, redis_prefix: String, ca
         redis_prefix,
         database_url,
         redis_url,
+        database: None,
     }
 }

@@ -16,7 +16,7 @@ async fn user_service_down_is_a_503_and_no_order() {
     let p = Platform::start().await;
     let product = p.product(100, 10).await;
     let closed = format!("http://127.0.0.1:{}", service_kit::testing::free_port());
-    let (orders, _) = start_orders(&closed, &p.catalog, &service_kit::testing::redis_url()).await;
+    let (orders, _, _orders_db) = start_orders(&closed, &p.catalog, &service_kit::testing::redis_url()).await;
     let body = serde_json::json!({"user_id": uuid::Uuid::new_v4(), "items": [{"product_id": product, "quantity": 1}]});
     let resp = p
         .client
@@ -77,7 +77,7 @@ async fn catalog_down_mid_order_is_a_503_no_order_and_no_stock_held() {
     let proxy_url = format!("http://{}", listener.local_addr().unwrap());
     let app = axum::Router::new().fallback(forward).with_state(proxy);
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let (orders, _) = start_orders(&p.users, &proxy_url, &service_kit::testing::redis_url()).await;
+    let (orders, _, _orders_db) = start_orders(&p.users, &proxy_url, &service_kit::testing::redis_url()).await;
 
     // Act
     let body = serde_json::json!({"user_id": user, "items": [

@@ -18,13 +18,16 @@ pub(crate) struct Platform {
     pub(crate) client: reqwest::Client,
     pub(crate) stores: Stores,
     pub(crate) db: PgPool,
+    /// The three services' databases, dropped with the platform.
+    _databases: [testing::TestDatabase; 3],
 }
 
-async fn start_user() -> String {
+async fn start_user() -> (String, testing::TestDatabase) {
+    let database = testing::TestDatabase::create("users").await;
     let config = user_service::Config {
         port: 0,
         stores: Stores {
-            database_url: testing::fresh_database("users").await,
+            database_url: database.url.clone(),
             // A loaded 2-core machine opens connections slowly: wait longer than in production.
             pool: service_kit::stores::PoolArgs {
                 max_connections: 5,
@@ -39,14 +42,15 @@ async fn start_user() -> String {
     let server = user_service::build(config).await.unwrap();
     let url = format!("http://127.0.0.1:{}", server.port());
     tokio::spawn(server.run(std::future::pending()));
-    url
+    (url, database)
 }
 
-pub(crate) async fn start_catalog() -> String {
+pub(crate) async fn start_catalog() -> (String, testing::TestDatabase) {
+    let database = testing::TestDatabase::create("catalog").await;
     let config = catalog_service::Config {
         port: 0,
         stores: Stores {
-            database_url: testing::fresh_database("catalog").await,
+            database_url: database.url.clone(),
             // A loaded 2-core machine opens connections slowly: wait longer than in production.
             pool: service_kit::stores::PoolArgs {
                 max_connections: 20,
@@ -61,7 +65,7 @@ pub(crate) async fn start_catalog() -> String {
     let server = catalog_service::build(config).await.unwrap();
     let url = format!("http://127.0.0.1:{}", server.port());
     tokio::spawn(server.run(std::future::pending()));
-    url
+    (url, database)
 }
 
 /// The reconciler as the tests run it: passes every 200 ms, requeues after 1 s. A
@@ -78,10 +82,15 @@ pub(crate) fn test_reconciler() -> ReconcileArgs {
 }
 
 /// The order service against the given dependencies; `redis_url` lets a test use a
-/// Redis server of its own.
-pub(crate) async fn start_orders(users: &str, catalog: &str, redis_url: &str) -> (String, Stores) {
+/// Redis server of its own. Keep the database as long as the service runs.
+pub(crate) async fn start_orders(
+    users: &str,
+    catalog: &str,
+    redis_url: &str,
+) -> (String, Stores, testing::TestDatabase) {
+    let database = testing::TestDatabase::create("orders").await;
     let stores = Stores {
-        database_url: testing::fresh_database("orders").await,
+        database_url: database.url.clone(),
         // A loaded 2-core machine opens connections slowly: wait longer than in production.
         pool: service_kit::stores::PoolArgs {
             max_connections: 20,
@@ -91,7 +100,7 @@ pub(crate) async fn start_orders(users: &str, catalog: &str, redis_url: &str) ->
         redis_prefix: testing::redis_prefix(),
     };
     let url = serve_orders(users, catalog, stores.clone(), test_reconciler()).await;
-    (url, stores)
+    (url, stores, database)
 }
 
 /// One more replica of the order service over `stores`; returns its URL.
@@ -126,8 +135,8 @@ impl Platform {
         if std::env::var("TEST_LOG").is_ok() {
             service_kit::telemetry::init(service_kit::telemetry::LogFormat::Text, "info,order_service=debug");
         }
-        let (users, catalog) = (start_user().await, start_catalog().await);
-        let (orders, stores) = start_orders(&users, &catalog, redis_url).await;
+        let ((users, users_db), (catalog, catalog_db)) = (start_user().await, start_catalog().await);
+        let (orders, stores, orders_db) = start_orders(&users, &catalog, redis_url).await;
         let db = PgPool::connect(&stores.database_url).await.unwrap();
         Self {
             users,
@@ -136,6 +145,7 @@ impl Platform {
             client: reqwest::Client::new(),
             stores,
             db,
+            _databases: [users_db, catalog_db, orders_db],
         }
     }
 

@@ -66,7 +66,7 @@ async fn a_request_cut_mid_saga_settles_by_itself_and_its_key_returns_the_same_o
         products.push(p.product(100, 10).await);
     }
     let slow = slow_catalog(&p.catalog, Duration::from_millis(100)).await;
-    let (orders, stores) = start_orders(&p.users, &slow, &p.stores.redis_url).await;
+    let (orders, stores, _orders_db) = start_orders(&p.users, &slow, &p.stores.redis_url).await;
     let db = sqlx::PgPool::connect(&stores.database_url).await.unwrap();
     let items: Vec<Value> = products
         .iter()
@@ -309,8 +309,9 @@ async fn a_saga_and_a_reconciler_racing_for_one_order_leave_no_stock_unaccounted
         products.push(p.product(100, 10).await);
     }
     let slow = slow_catalog(&p.catalog, Duration::from_millis(100)).await;
+    let orders_db = service_kit::testing::TestDatabase::create("orders").await;
     let stores = order_service::config::Stores {
-        database_url: service_kit::testing::fresh_database("orders").await,
+        database_url: orders_db.url.clone(),
         ..p.stores.clone()
     };
     let mut eager = test_reconciler();

@@ -25,20 +25,59 @@ pub fn redis_prefix() -> String {
     format!("test:{}:", uuid::Uuid::new_v4().simple())
 }
 
-/// Creates an empty database with a unique name and returns its URL.
-pub async fn fresh_database(label: &str) -> String {
-    use sqlx::Connection as _;
-    let admin = admin_database_url();
-    let name = format!("test_{label}_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("test PostgreSQL is not reachable: run scripts/deps.sh");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut conn)
-        .await
-        .expect("create test database");
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-    format!("{base}/{name}")
+/// An empty database with a unique name, dropped when this value is: keep it for as long
+/// as the test runs (in its app or platform struct), and the database goes with the test,
+/// passed or panicked.
+pub struct TestDatabase {
+    /// Its URL.
+    pub url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    /// Creates the database.
+    pub async fn create(label: &str) -> Self {
+        use sqlx::Connection as _;
+        let admin = admin_database_url();
+        let name = format!("test_{label}_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .expect("test PostgreSQL is not reachable: run scripts/deps.sh");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        Self {
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let name = std::mem::take(&mut self.name);
+        // Drop runs inside the test's runtime, which cannot be blocked on: a thread with
+        // a runtime of its own does the work, and the test waits for it.
+        let dropper = std::thread::spawn(move || {
+            use sqlx::Connection as _;
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            rt.block_on(async {
+                let Ok(mut conn) = sqlx::PgConnection::connect(&admin_database_url()).await else {
+                    return;
+                };
+                // FORCE ends the connections the test's pools still hold.
+                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await {
+                    eprintln!("could not drop test database {name}: {e}");
+                }
+            });
+        });
+        let _ = dropper.join();
+    }
 }
 
 /// Reads a response that must be a problem document; returns its status and body.
