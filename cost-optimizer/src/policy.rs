@@ -75,18 +75,13 @@ pub struct PolicySet {
     services: BTreeMap<String, ServicePolicy>,
 }
 
-impl Default for PolicySet {
-    /// The services of `config/tiers.json`. The order service carries the load spikes
-    /// (checkout), so it gets the widest range; the predictor and optimizer are internal and
-    /// stay small.
-    fn default() -> Self {
-        Self {
-            services: crate::tiers::Platform::builtin().services.clone(),
-        }
-    }
-}
-
 impl PolicySet {
+    /// The policies of `services`, unchecked (see [`PolicySet::insert`]). The default set,
+    /// the services of `config/tiers.json`, is made in `tiers`, which reads that file.
+    pub fn new(services: BTreeMap<String, ServicePolicy>) -> Self {
+        Self { services }
+    }
+
     /// Adds or replaces one service's policy after validating it.
     pub fn insert(&mut self, service: String, policy: ServicePolicy) -> Result<()> {
         policy.validate()?;

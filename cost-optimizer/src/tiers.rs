@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::policy::ServicePolicy;
+use crate::policy::{PolicySet, ServicePolicy};
 use crate::{Error, Result};
 
 /// `config/tiers.json`, the one source of truth for tiers and policies.
@@ -29,6 +29,15 @@ pub struct Platform {
     /// Tier of each workload that is sized but not priced (order-worker, which KEDA scales).
     #[serde(default)]
     pub workloads: BTreeMap<String, String>,
+}
+
+impl Default for PolicySet {
+    /// The services of `config/tiers.json`. The order service carries the load spikes
+    /// (checkout), so it gets the widest range; the predictor and optimizer are internal and
+    /// stay small.
+    fn default() -> Self {
+        PolicySet::new(Platform::builtin().services.clone())
+    }
 }
 
 impl Platform {

@@ -8,15 +8,14 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::HeaderValue;
 use axum::middleware;
 use axum::routing::get;
 
 use crate::telemetry::LogFormat;
 use crate::{Problem, Readiness, metrics};
 
-/// The request id header, read from callers and passed on to downstream calls.
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub use crate::request_context::REQUEST_ID;
 
 /// Flags shared by every service.
 #[derive(Debug, Clone, clap::Args)]

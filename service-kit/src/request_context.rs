@@ -9,13 +9,15 @@
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
-use axum::http::HeaderValue;
+use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 use tracing::Instrument as _;
 
 use crate::Problem;
-use crate::http::REQUEST_ID;
+
+/// The request id header, read from callers and passed on to downstream calls.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Longest request id kept from a caller; longer ones are replaced.
 pub const MAX_REQUEST_ID_LEN: usize = 64;
