@@ -309,32 +309,8 @@ pub struct Released {
 /// Gives back what `order_id` holds of the product, once.
 pub async fn release(db: &PgPool, product_id: Uuid, order_id: Uuid) -> Result<Released> {
     let mut tx = db.begin().await?;
-    // language=PostgreSQL
-    let released: Option<ReservationRow> = sqlx::query_as(
-        "UPDATE reservations SET released_at = now()
-         WHERE order_id = $1 AND product_id = $2 AND released_at IS NULL RETURNING *",
-    )
-    .bind(order_id)
-    .bind(product_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some(r) = released {
-        // language=PostgreSQL
-        let version: Option<i64> = sqlx::query_scalar(
-            "UPDATE products SET stock = stock + $2, updated_at = now(), version = version + 1
-             WHERE id = $1 RETURNING version",
-        )
-        .bind(product_id)
-        .bind(r.quantity)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        let returned = r.quantity;
-        return Ok(Released {
-            reservation: r.into(),
-            returned,
-            product_version: version,
-        });
+    if let Some(r) = take_reservation(&mut tx, product_id, order_id).await? {
+        return give_back(tx, product_id, r).await;
     }
     // Nothing held: leave a released, empty row so that a late reserve is refused.
     // language=PostgreSQL
@@ -347,6 +323,12 @@ pub async fn release(db: &PgPool, product_id: Uuid, order_id: Uuid) -> Result<Re
     .bind(product_id)
     .execute(&mut *tx)
     .await?;
+    // A reserve in flight when this release began makes the insert wait for it; once it
+    // committed, its reservation is the row in the way: take it back now, or its stock
+    // would stay held by an order that gave it up.
+    if let Some(r) = take_reservation(&mut tx, product_id, order_id).await? {
+        return give_back(tx, product_id, r).await;
+    }
     // language=PostgreSQL
     let row: Option<ReservationRow> =
         sqlx::query_as("SELECT * FROM reservations WHERE order_id = $1 AND product_id = $2")
@@ -360,5 +342,46 @@ pub async fn release(db: &PgPool, product_id: Uuid, order_id: Uuid) -> Result<Re
         reservation: row.into(),
         returned: 0,
         product_version: None,
+    })
+}
+
+/// Marks the order's unreleased reservation of the product released, if there is one.
+async fn take_reservation(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    product_id: Uuid,
+    order_id: Uuid,
+) -> Result<Option<ReservationRow>> {
+    // language=PostgreSQL
+    Ok(sqlx::query_as(
+        "UPDATE reservations SET released_at = now()
+         WHERE order_id = $1 AND product_id = $2 AND released_at IS NULL RETURNING *",
+    )
+    .bind(order_id)
+    .bind(product_id)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// Puts a taken reservation's quantity back in stock and commits.
+async fn give_back(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    product_id: Uuid,
+    r: ReservationRow,
+) -> Result<Released> {
+    // language=PostgreSQL
+    let version: Option<i64> = sqlx::query_scalar(
+        "UPDATE products SET stock = stock + $2, updated_at = now(), version = version + 1
+         WHERE id = $1 RETURNING version",
+    )
+    .bind(product_id)
+    .bind(r.quantity)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let returned = r.quantity;
+    Ok(Released {
+        reservation: r.into(),
+        returned,
+        product_version: version,
     })
 }

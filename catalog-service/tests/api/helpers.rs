@@ -12,7 +12,7 @@ pub(crate) struct TestApp {
     /// The Redis key prefix of this app, to reach its cache entries.
     pub(crate) redis_prefix: String,
     /// Its database and Redis, for a second replica (`spawn_replica`).
-    database_url: String,
+    pub(crate) database_url: String,
     redis_url: String,
     /// Dropped with the app; a replica shares the first app's and holds none.
     database: Option<testing::TestDatabase>,

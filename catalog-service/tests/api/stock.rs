@@ -109,3 +109,49 @@ async fn bad_reservations_get_problems_and_take_nothing() {
     assert_eq!(problem_of(resp).await.0, 422);
     assert_eq!(app.stock(id).await, 5);
 }
+
+#[tokio::test]
+async fn a_release_that_meets_a_reserve_in_flight_gives_its_stock_back() {
+    // Arrange: a reserve of 3 that has taken the stock but not committed yet, as an
+    // order's reserve does while its release (the order gave up) arrives.
+    let app = spawn_app().await;
+    let id = app.product("RACE", 100, 10).await;
+    let order = Uuid::new_v4();
+    let db = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    let mut reserve = db.begin().await.unwrap();
+    sqlx::query("UPDATE products SET stock = stock - 3 WHERE id = $1")
+        .bind(id)
+        .execute(&mut *reserve)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO reservations (order_id, product_id, quantity, unit_price_cents) VALUES ($1, $2, 3, 100)")
+        .bind(order)
+        .bind(id)
+        .execute(&mut *reserve)
+        .await
+        .unwrap();
+
+    // Act: the release starts, waits on the reserve's row, and the reserve commits.
+    let release = tokio::spawn({
+        let db = db.clone();
+        async move { catalog_service::db::release(&db, id, order).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!release.is_finished(), "the release did not wait for the reserve");
+    reserve.commit().await.unwrap();
+    let released = release.await.unwrap().unwrap();
+
+    // Assert: what the reserve took came back, and the reservation is released.
+    assert_eq!(released.returned, 3);
+    let stock: i64 = sqlx::query_scalar("SELECT stock::bigint FROM products WHERE id = $1")
+        .bind(id)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(stock, 10);
+    assert_eq!(
+        app.release(id, order).await.status(),
+        200,
+        "a second release is a no-op"
+    );
+}
