@@ -37,7 +37,7 @@ pub async fn build_with(config: Config, cache_args: &CacheArgs) -> anyhow::Resul
     let cache = JsonCache::connect(
         &config.stores.redis_url,
         config.stores.redis_prefix.clone(),
-        config.cache_ttl_seconds,
+        config.cache_ttl,
         cache_args,
         SERVICE,
     )?;

@@ -28,6 +28,7 @@ enum Command {
 }
 
 fn main() -> Result<()> {
+    service_kit::retired::check_env()?;
     let cli = Cli::parse();
     match cli.command {
         None => serve(cli.serve),
@@ -40,7 +41,6 @@ fn main() -> Result<()> {
 /// on its own threads, does not start one.
 fn serve(config: Config) -> Result<()> {
     service_kit::telemetry::init(config.http.log_format, "info,cost_optimizer=debug");
-    service_kit::prometheus::warn_retired_setup_env();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

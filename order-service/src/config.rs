@@ -1,5 +1,7 @@
 //! Flags and environment variables for the API and the worker.
 
+use std::time::Duration;
+
 use service_kit::HttpArgs;
 pub use service_kit::stores::Stores;
 use service_kit::stores::default_database;
@@ -49,17 +51,32 @@ pub struct Config {
     #[arg(long, env = "CATALOG_SERVICE_URL", default_value = "http://127.0.0.1:8002")]
     pub catalog_service_url: String,
     /// Time limit of one attempt of a call to another service.
-    #[arg(long, env = "DOWNSTREAM_TIMEOUT_MS", default_value_t = 2000)]
-    pub downstream_timeout_ms: u64,
+    #[arg(
+        long,
+        env = "DOWNSTREAM_TIMEOUT",
+        default_value = "2s",
+        value_parser = service_kit::duration::positive
+    )]
+    pub downstream_timeout: Duration,
     /// Time limit of a call with all its retries (jittered backoff on transport errors
     /// and 502/503/504); below the request timeout, so retries never outlast the request.
-    #[arg(long, env = "DOWNSTREAM_DEADLINE_MS", default_value_t = 4000)]
-    pub downstream_deadline_ms: u64,
+    #[arg(
+        long,
+        env = "DOWNSTREAM_DEADLINE",
+        default_value = "4s",
+        value_parser = service_kit::duration::positive
+    )]
+    pub downstream_deadline: Duration,
     /// Time one order may spend checking its user and reserving; then it releases what
     /// it took and fails the order (503). Below the request timeout, so that the client
     /// hears how its order ended.
-    #[arg(long, env = "SAGA_TIMEOUT_MS", default_value_t = 8000)]
-    pub saga_timeout_ms: u64,
+    #[arg(
+        long,
+        env = "SAGA_TIMEOUT",
+        default_value = "8s",
+        value_parser = service_kit::duration::positive
+    )]
+    pub saga_timeout: Duration,
     /// The reconciler of orders.
     #[command(flatten)]
     pub reconcile: ReconcileArgs,
@@ -78,17 +95,32 @@ pub struct ReconcileArgs {
     pub enabled: bool,
     /// Pause between passes; also how long a failed order is left to the saga that failed
     /// it before the reconciler releases its stock.
-    #[arg(long, env = "RECONCILE_INTERVAL_MS", default_value_t = 5000)]
-    pub reconcile_interval_ms: u64,
+    #[arg(
+        long,
+        env = "RECONCILE_INTERVAL",
+        default_value = "5s",
+        value_parser = service_kit::duration::positive
+    )]
+    pub reconcile_interval: Duration,
     /// A `reserving` order without progress for this long has lost its saga (a crash):
     /// it is queued if every line is reserved, otherwise released and failed. Keep it
     /// well above the saga timeout plus one downstream deadline, so a live saga is left alone.
-    #[arg(long, env = "RECONCILE_STUCK_AFTER_MS", default_value_t = 60_000)]
-    pub reconcile_stuck_after_ms: u64,
+    #[arg(
+        long,
+        env = "RECONCILE_STUCK_AFTER",
+        default_value = "1m",
+        value_parser = service_kit::duration::positive
+    )]
+    pub reconcile_stuck_after: Duration,
     /// A `pending` order not seen on the queue for this long is looked up in Redis and
     /// queued again if the queue lost it; the worker's visibility timeout is a good value.
-    #[arg(long, env = "RECONCILE_REQUEUE_AFTER_MS", default_value_t = 30_000)]
-    pub reconcile_requeue_after_ms: u64,
+    #[arg(
+        long,
+        env = "RECONCILE_REQUEUE_AFTER",
+        default_value = "30s",
+        value_parser = service_kit::duration::positive
+    )]
+    pub reconcile_requeue_after: Duration,
     /// Orders taken per kind of repair per pass.
     #[arg(long, env = "RECONCILE_BATCH", default_value_t = 100)]
     pub reconcile_batch: i64,
@@ -98,9 +130,9 @@ impl Default for ReconcileArgs {
     fn default() -> Self {
         Self {
             enabled: true,
-            reconcile_interval_ms: 5000,
-            reconcile_stuck_after_ms: 60_000,
-            reconcile_requeue_after_ms: 30_000,
+            reconcile_interval: Duration::from_secs(5),
+            reconcile_stuck_after: Duration::from_secs(60),
+            reconcile_requeue_after: Duration::from_secs(30),
             reconcile_batch: 100,
         }
     }
@@ -126,8 +158,13 @@ pub struct WorkerConfig {
     #[arg(long, env = "WORK_ROUNDS", default_value_t = 200_000)]
     pub work_rounds: u64,
     /// A job taken but not acknowledged for this long goes back on the queue.
-    #[arg(long, env = "VISIBILITY_TIMEOUT_SECS", default_value_t = 30)]
-    pub visibility_timeout_secs: u64,
+    #[arg(
+        long,
+        env = "VISIBILITY_TIMEOUT",
+        default_value = "30s",
+        value_parser = service_kit::duration::positive
+    )]
+    pub visibility_timeout: Duration,
     /// Takes of one order after which it is marked failed (the API's reconciler then
     /// releases its stock).
     #[arg(long, env = "MAX_ATTEMPTS", default_value_t = 5)]
@@ -151,24 +188,24 @@ mod tests {
         assert_eq!(
             (
                 r.enabled,
-                r.reconcile_interval_ms,
-                r.reconcile_stuck_after_ms,
-                r.reconcile_requeue_after_ms,
+                r.reconcile_interval,
+                r.reconcile_stuck_after,
+                r.reconcile_requeue_after,
                 r.reconcile_batch
             ),
             (
                 d.enabled,
-                d.reconcile_interval_ms,
-                d.reconcile_stuck_after_ms,
-                d.reconcile_requeue_after_ms,
+                d.reconcile_interval,
+                d.reconcile_stuck_after,
+                d.reconcile_requeue_after,
                 d.reconcile_batch
             )
         );
         assert!(
-            r.reconcile_stuck_after_ms > cli.serve.saga_timeout_ms + cli.serve.downstream_deadline_ms,
+            r.reconcile_stuck_after > cli.serve.saga_timeout + cli.serve.downstream_deadline,
             "a live saga is never taken for a stuck one"
         );
-        assert!(cli.serve.saga_timeout_ms < cli.serve.http.request_timeout_ms);
+        assert!(cli.serve.saga_timeout < cli.serve.http.request_timeout);
         let off = Cli::try_parse_from(["order-service", "--reconcile", "false"]).unwrap_or_else(|e| panic!("{e}"));
         assert!(!off.serve.reconcile.enabled);
     }

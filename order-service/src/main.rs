@@ -5,6 +5,7 @@ use order_service::{Cli, Command};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    service_kit::retired::check_env()?;
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Worker(config)) => {

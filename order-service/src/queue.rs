@@ -12,7 +12,7 @@
 //! hold the shared multiplexed connection, and the poll costs at most its interval
 //! of latency when the queue is empty.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::AsyncCommands as _;
 use redis::aio::ConnectionManager;
@@ -126,14 +126,14 @@ impl Queue {
             .await
     }
 
-    /// Puts back ids taken longer than `timeout_secs` ago; returns how many.
-    pub async fn requeue_stale(&self, timeout_secs: f64) -> redis::RedisResult<u64> {
+    /// Puts back ids taken longer than `timeout` ago; returns how many.
+    pub async fn requeue_stale(&self, timeout: Duration) -> redis::RedisResult<u64> {
         redis::Script::new(REQUEUE_STALE)
             .key(&self.processing)
             .key(&self.queue)
             .key(&self.taken_at)
             .arg(now_secs())
-            .arg(timeout_secs)
+            .arg(timeout.as_secs_f64())
             .invoke_async(&mut self.conn.clone())
             .await
     }

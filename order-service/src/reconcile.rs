@@ -58,9 +58,9 @@ impl Reconciler {
     pub fn new(state: AppState, args: &ReconcileArgs) -> Self {
         Self {
             state,
-            interval: Duration::from_millis(args.reconcile_interval_ms.max(10)),
-            stuck_after: Duration::from_millis(args.reconcile_stuck_after_ms),
-            requeue_after: Duration::from_millis(args.reconcile_requeue_after_ms),
+            interval: args.reconcile_interval.max(Duration::from_millis(10)),
+            stuck_after: args.reconcile_stuck_after,
+            requeue_after: args.reconcile_requeue_after,
             batch: args.reconcile_batch.max(1),
         }
     }

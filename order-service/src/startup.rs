@@ -2,7 +2,6 @@
 //! beside the server for as long as it does.
 
 use std::future::Future;
-use std::time::Duration;
 
 use axum::Router;
 use service_kit::{Readiness, Server};
@@ -53,8 +52,8 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
     let downstream = Downstream::new(
         &config.user_service_url,
         &config.catalog_service_url,
-        Duration::from_millis(config.downstream_timeout_ms),
-        Duration::from_millis(config.downstream_deadline_ms),
+        config.downstream_timeout,
+        config.downstream_deadline,
     )?;
     let queue = Queue::new(redis.clone(), &config.stores.redis_prefix);
     let readiness = Readiness::new().postgres(db.clone()).redis(redis);
@@ -62,13 +61,13 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
         db,
         downstream,
         queue,
-        saga_timeout: Duration::from_millis(config.saga_timeout_ms),
+        saga_timeout: config.saga_timeout,
     };
     let r = &config.reconcile;
-    if r.reconcile_stuck_after_ms <= config.saga_timeout_ms + config.downstream_deadline_ms {
+    if r.reconcile_stuck_after <= config.saga_timeout + config.downstream_deadline {
         tracing::warn!(
-            stuck_after_ms = r.reconcile_stuck_after_ms,
-            "RECONCILE_STUCK_AFTER_MS is within a saga's running time: live sagas may be compensated"
+            stuck_after = ?r.reconcile_stuck_after,
+            "RECONCILE_STUCK_AFTER is within a saga's running time: live sagas may be compensated"
         );
     }
     let reconciler = r.enabled.then(|| Reconciler::new(state.clone(), r));

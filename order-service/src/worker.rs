@@ -171,11 +171,7 @@ impl Shared {
                 _ = stop.wait_for(|s| *s) => return Ok(()),
             }
             self.refresh_depth().await;
-            match self
-                .queue
-                .requeue_stale(self.config.visibility_timeout_secs as f64)
-                .await
-            {
+            match self.queue.requeue_stale(self.config.visibility_timeout).await {
                 Ok(0) => {}
                 Ok(n) => tracing::warn!(n, "requeued jobs a worker took but never finished"),
                 Err(e) => tracing::warn!(error.message = %e, "cannot requeue stale jobs"),

@@ -90,6 +90,7 @@ struct BenchArgs {
 
 /// Parses the command line and runs what it asks for.
 pub fn run() -> anyhow::Result<()> {
+    service_kit::retired::check_env()?;
     let cli = Cli::parse();
     let config = match cli.command {
         None => cli.serve,
@@ -116,7 +117,6 @@ fn serve(config: Config) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the tokio runtime")?;
     runtime.block_on(async {
         service_kit::telemetry::init(config.http.log_format, "info,predictor_service=debug");
-        service_kit::prometheus::warn_retired_setup_env();
         let server = crate::build(config).await?;
         server.run(service_kit::shutdown::signal()).await?;
         Ok(())

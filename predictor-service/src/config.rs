@@ -3,6 +3,7 @@
 //! [`Config::default`] (which reads no environment) and overriding the port and Prometheus URL.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use forecast::peak::PeakConfig;
 use service_kit::HttpArgs;
@@ -28,8 +29,13 @@ pub struct Config {
     #[arg(long, env = "PROMETHEUS_URL", default_value = "http://127.0.0.1:9090")]
     pub prometheus_url: String,
     /// How long one Prometheus call may take; a slow Prometheus must not stall a refresh.
-    #[arg(long, env = "PROMETHEUS_TIMEOUT_MS", default_value_t = 5_000)]
-    pub prometheus_timeout_ms: u64,
+    #[arg(
+        long,
+        env = "PROMETHEUS_TIMEOUT",
+        default_value = "5s",
+        value_parser = service_kit::duration::positive
+    )]
+    pub prometheus_timeout: Duration,
     /// Which default queries to use.
     #[arg(long, env = service_kit::prometheus::SETUP_ENV, value_enum, default_value = "native")]
     pub setup: Setup,
@@ -71,12 +77,23 @@ pub struct Config {
     /// 11,000 points (Prometheus refuses more).
     #[arg(long = "step", env = "PREDICTOR_STEP", default_value = "15s", value_parser = parse_duration)]
     pub step_seconds: i64,
-    /// Seconds between two refreshes of the predictions (query and forecast).
-    #[arg(long, env = "PREDICTOR_REFRESH_SECONDS", default_value_t = 15)]
-    pub refresh_seconds: u64,
-    /// Seconds between two model selections (backtest of every candidate) per service.
-    #[arg(long, env = "PREDICTOR_RETRAIN_SECONDS", default_value_t = 300)]
-    pub retrain_seconds: u64,
+    /// Time between two refreshes of the predictions (query and forecast); at least 1s.
+    #[arg(
+        long,
+        env = "PREDICTOR_REFRESH",
+        default_value = "15s",
+        value_parser = service_kit::duration::positive
+    )]
+    pub refresh: Duration,
+    /// Time between two model selections (backtest of every candidate) per service; 0s
+    /// selects at every refresh.
+    #[arg(
+        long,
+        env = "PREDICTOR_RETRAIN",
+        default_value = "5m",
+        value_parser = service_kit::duration::parse
+    )]
+    pub retrain: Duration,
     /// Kubernetes namespace of the services; when set, exported series carry `namespace` and
     /// `deployment` labels so Prometheus Adapter can attach them to the Deployment.
     #[arg(long, env = "KUBERNETES_NAMESPACE")]
@@ -96,7 +113,7 @@ impl Default for Config {
         Self {
             port: 8004,
             prometheus_url: "http://127.0.0.1:9090".into(),
-            prometheus_timeout_ms: 5_000,
+            prometheus_timeout: Duration::from_secs(5),
             setup: Setup::Native,
             services: DEFAULT_SERVICES.split(',').map(str::to_owned).collect(),
             horizon_seconds: 300,
@@ -107,8 +124,8 @@ impl Default for Config {
             history_seconds: 7 * 86_400,
             season_step_seconds: 300,
             step_seconds: 15,
-            refresh_seconds: 15,
-            retrain_seconds: 300,
+            refresh: Duration::from_secs(15),
+            retrain: Duration::from_secs(300),
             kubernetes_namespace: None,
             service_config: None,
             http: HttpArgs::default(),
@@ -241,6 +258,22 @@ mod tests {
         assert_eq!((c.trend_steps, c.level_steps), (6, PeakConfig::default().level_steps));
         let e = PeakConfig::from_json(r#"{"trend": 6}"#).unwrap_err();
         assert!(e.contains("not a peak forecaster configuration"), "{e}");
+    }
+
+    #[test]
+    fn clap_defaults_match_default() {
+        use clap::Parser as _;
+        let parsed = Config::try_parse_from(["predictor-service"]).unwrap();
+        let d = Config::default();
+        assert_eq!(
+            (parsed.prometheus_timeout, parsed.refresh, parsed.retrain),
+            (d.prometheus_timeout, d.refresh, d.retrain)
+        );
+        assert_eq!(
+            (parsed.lead_seconds, parsed.step_seconds),
+            (d.lead_seconds, d.step_seconds)
+        );
+        assert_eq!(parsed.http.request_timeout, d.http.request_timeout);
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! refresh loop, the router, and the bound listener.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
@@ -21,10 +20,7 @@ pub const SERVICE: &str = "predictor-service";
 pub async fn build(config: Config) -> anyhow::Result<Server> {
     config.validate().context("invalid configuration")?;
     let targets = crate::targets::targets(&config).context("invalid service configuration")?;
-    let prometheus = Prometheus::new(
-        &config.prometheus_url,
-        Duration::from_millis(config.prometheus_timeout_ms),
-    )?;
+    let prometheus = Prometheus::new(&config.prometheus_url, config.prometheus_timeout)?;
     let config = Arc::new(config);
     let shared = Arc::new(Shared::new(targets, config.horizon_seconds));
     let worker = Worker {

@@ -48,7 +48,7 @@ pub struct Worker {
 impl Worker {
     /// Runs forever: refresh all, then sleep until the next interval or a retrain request.
     pub async fn run(self) {
-        let interval = Duration::from_secs(self.config.refresh_seconds.max(1));
+        let interval = self.config.refresh.max(Duration::from_secs(1));
         loop {
             self.refresh_all().await;
             tokio::select! {
@@ -201,8 +201,9 @@ impl Worker {
     /// have arrived), or when the retrain interval has passed.
     fn retrain_due(&self, trained: Option<&Trained>) -> bool {
         trained.is_none_or(|t| {
-            let age = (Utc::now() - t.last_trained).num_seconds();
-            t.fallback || age >= i64::try_from(self.config.retrain_seconds).unwrap_or(i64::MAX)
+            // A clock that went back makes the age negative: not due.
+            let age = (Utc::now() - t.last_trained).to_std().unwrap_or(Duration::ZERO);
+            t.fallback || age >= self.config.retrain
         })
     }
 

@@ -27,8 +27,13 @@ pub struct HttpArgs {
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
     /// Longest time a request may take before it is answered with 503.
-    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
-    pub request_timeout_ms: u64,
+    #[arg(
+        long,
+        env = "REQUEST_TIMEOUT",
+        default_value = "10s",
+        value_parser = crate::duration::positive
+    )]
+    pub request_timeout: Duration,
     /// Largest request body accepted, in bytes (413 above).
     #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 64 * 1024)]
     pub body_limit_bytes: usize,
@@ -39,7 +44,7 @@ impl Default for HttpArgs {
         Self {
             host: "127.0.0.1".into(),
             log_format: LogFormat::Text,
-            request_timeout_ms: 10_000,
+            request_timeout: Duration::from_secs(10),
             body_limit_bytes: 64 * 1024,
         }
     }
@@ -89,9 +94,8 @@ pub fn finish_upto(
         app = app.layer(axum::extract::DefaultBodyLimit::max(args.body_limit_bytes));
     }
     if upto >= Layer::Context {
-        let timeout = Duration::from_millis(args.request_timeout_ms);
         app = app.layer(middleware::from_fn_with_state(
-            timeout,
+            args.request_timeout,
             crate::request_context::request_context,
         ));
     }
@@ -142,5 +146,52 @@ impl Server {
         axum::serve(self.listener, self.app)
             .with_graceful_shutdown(shutdown)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use clap::Parser as _;
+
+    use super::HttpArgs;
+    use crate::CacheArgs;
+    use crate::stores::PoolArgs;
+
+    #[derive(clap::Parser)]
+    struct Flags {
+        #[command(flatten)]
+        http: HttpArgs,
+        #[command(flatten)]
+        cache: CacheArgs,
+        #[command(flatten)]
+        pool: PoolArgs,
+    }
+
+    #[test]
+    fn clap_defaults_match_default_and_durations_need_a_unit() {
+        let f = Flags::try_parse_from(["svc"]).unwrap_or_else(|e| panic!("{e}"));
+        let (http, cache) = (HttpArgs::default(), CacheArgs::default());
+        assert_eq!(f.http.request_timeout, http.request_timeout);
+        assert_eq!(
+            (f.cache.timeout, f.cache.breaker_cooldown, f.cache.local_ttl),
+            (cache.timeout, cache.breaker_cooldown, cache.local_ttl)
+        );
+        assert_eq!(f.pool.acquire_timeout, Duration::from_secs(3));
+
+        let f = Flags::try_parse_from(["svc", "--request-timeout", "1m", "--cache-local-ttl", "0s"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (f.http.request_timeout, f.cache.local_ttl),
+            (Duration::from_secs(60), Duration::ZERO)
+        );
+        for bad in [
+            ["--request-timeout", "10000"],
+            ["--request-timeout", "0s"],
+            ["--cache-timeout", "0ms"],
+        ] {
+            assert!(Flags::try_parse_from(["svc", bad[0], bad[1]]).is_err(), "{bad:?}");
+        }
     }
 }

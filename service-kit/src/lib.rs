@@ -1,8 +1,9 @@
 //! What every service of the platform shares, and nothing domain-specific: logging,
 //! the Prometheus recorder and HTTP metrics, health and readiness, problem+json errors,
-//! request ids, limits and timeouts, graceful shutdown, the connections to
-//! PostgreSQL and Redis, the Prometheus client, the one duration grammar and table
-//! printer of the command-line tools, and the pieces the shop services would otherwise each
+//! request ids, limits and timeouts, graceful shutdown, the connections to PostgreSQL and
+//! Redis, the Prometheus client, the one duration grammar (and the refusal of the
+//! variables it retired) and table printer of the command-line tools, and the pieces the
+//! shop services would otherwise each
 //! repeat: the validation error ([`Invalid`]), what a `sqlx` error means
 //! ([`db_error::classify`]) and the scheme of cache keys ([`keys::cache_key`]).
 
@@ -17,6 +18,7 @@ pub mod metrics;
 pub mod problem;
 pub mod prometheus;
 pub mod request_context;
+pub mod retired;
 pub mod shutdown;
 pub mod stores;
 pub mod table;

@@ -136,7 +136,7 @@ mod tests {
 
         fn app() -> Router {
             let args = HttpArgs {
-                request_timeout_ms: 50,
+                request_timeout: std::time::Duration::from_millis(50),
                 ..HttpArgs::default()
             };
             let routes = Router::new().route("/fast", get(|| async { "ok" })).route(

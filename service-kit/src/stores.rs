@@ -62,18 +62,19 @@ pub struct PoolArgs {
     pub max_connections: u32,
     /// How long a request waits for a free connection before it fails with 503.
     #[arg(
-        long = "database-acquire-timeout-ms",
-        env = "DATABASE_ACQUIRE_TIMEOUT_MS",
-        default_value_t = 3000
+        long = "database-acquire-timeout",
+        env = "DATABASE_ACQUIRE_TIMEOUT",
+        default_value = "3s",
+        value_parser = crate::duration::positive
     )]
-    pub acquire_timeout_ms: u64,
+    pub acquire_timeout: Duration,
 }
 
 /// Opens a pool.
 pub async fn postgres(url: &str, pool: &PoolArgs) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(pool.max_connections)
-        .acquire_timeout(Duration::from_millis(pool.acquire_timeout_ms))
+        .acquire_timeout(pool.acquire_timeout)
         .connect(url)
         .await
         .with_context(|| format!("cannot connect to PostgreSQL at {}", redact(url)))

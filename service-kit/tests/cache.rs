@@ -11,7 +11,7 @@ use service_kit::{CacheArgs, JsonCache};
 
 fn cache(url: &str, args: &CacheArgs) -> JsonCache {
     let conn = service_kit::stores::redis(url).unwrap();
-    JsonCache::new(conn, testing::redis_prefix(), 60, args, "test")
+    JsonCache::new(conn, testing::redis_prefix(), Duration::from_secs(60), args, "test")
 }
 
 #[tokio::test]
@@ -53,9 +53,9 @@ async fn a_stalled_cache_opens_the_breaker_and_then_costs_nothing() {
     // Arrange
     let stalled = StalledServer::start();
     let args = CacheArgs {
-        timeout_ms: 50,
+        timeout: Duration::from_millis(50),
         breaker_failures: 3,
-        breaker_cooldown_ms: 60_000,
+        breaker_cooldown: Duration::from_secs(60),
         ..CacheArgs::default()
     };
     let c = cache(&stalled.redis_url(), &args);
@@ -90,9 +90,9 @@ async fn a_stalled_cache_opens_the_breaker_and_then_costs_nothing() {
 async fn the_breaker_closes_again_when_a_probe_succeeds() {
     let mut redis = testing::RedisServer::start();
     let args = CacheArgs {
-        timeout_ms: 200,
+        timeout: Duration::from_millis(200),
         breaker_failures: 1,
-        breaker_cooldown_ms: 100,
+        breaker_cooldown: Duration::from_millis(100),
         ..CacheArgs::default()
     };
     let c = cache(&redis.url(), &args);
@@ -120,15 +120,15 @@ async fn an_invalidation_lost_in_an_outage_lands_when_redis_is_back() {
     let mut redis = testing::RedisServer::start();
     let prefix = testing::redis_prefix();
     let args = CacheArgs {
-        timeout_ms: 200,
+        timeout: Duration::from_millis(200),
         breaker_failures: 1,
-        breaker_cooldown_ms: 1000,
+        breaker_cooldown: Duration::from_secs(1),
         ..CacheArgs::default()
     };
     let c = JsonCache::new(
         service_kit::stores::redis(&redis.url()).unwrap(),
         prefix.clone(),
-        60,
+        Duration::from_secs(60),
         &args,
         "test",
     );

@@ -15,7 +15,7 @@ use service_kit::testing::{self, RedisServer};
 use service_kit::{CacheArgs, JsonCache};
 
 fn replica(url: &str, prefix: &str, args: &CacheArgs) -> JsonCache {
-    JsonCache::connect(url, prefix.to_owned(), 60, args, "test").unwrap()
+    JsonCache::connect(url, prefix.to_owned(), Duration::from_secs(60), args, "test").unwrap()
 }
 
 async fn until(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) -> Duration {
@@ -134,7 +134,7 @@ async fn a_paused_redis_turns_the_local_layer_off_within_the_heartbeat_window() 
     let redis = RedisServer::start();
     let (url, prefix) = (redis.url(), testing::redis_prefix());
     let args = CacheArgs {
-        breaker_cooldown_ms: 300,
+        breaker_cooldown: Duration::from_millis(300),
         ..CacheArgs::default()
     };
     let a = replica(&url, &prefix, &args);
@@ -183,7 +183,7 @@ async fn an_unreachable_redis_leaves_the_local_layer_off() {
 #[tokio::test]
 async fn a_zero_ttl_turns_the_local_layer_off() {
     let args = CacheArgs {
-        local_ttl_ms: 0,
+        local_ttl: Duration::ZERO,
         ..CacheArgs::default()
     };
     let c = replica(&testing::redis_url(), &testing::redis_prefix(), &args);

@@ -1,5 +1,7 @@
 //! Flags and environment variables, with defaults that work on one machine.
 
+use std::time::Duration;
+
 use service_kit::stores::{Stores, default_database};
 use service_kit::{CacheArgs, HttpArgs};
 
@@ -17,8 +19,14 @@ pub struct Config {
     #[command(flatten)]
     pub stores: Stores,
     /// Lifetime of a cached user; bounds staleness if an invalidation is lost.
-    #[arg(long, env = "CACHE_TTL_SECONDS", default_value_t = 300)]
-    pub cache_ttl_seconds: u64,
+    /// Redis counts it in whole seconds (rounded up).
+    #[arg(
+        long,
+        env = "CACHE_TTL",
+        default_value = "5m",
+        value_parser = service_kit::duration::positive
+    )]
+    pub cache_ttl: Duration,
     /// Shared HTTP flags.
     #[command(flatten)]
     pub http: HttpArgs,

@@ -16,9 +16,9 @@ async fn a_stalled_cache_keeps_reads_fast_once_the_breaker_opens() {
     // Arrange: a deadline a read paying twice (get and put) would exceed 50 ms with.
     let stalled = StalledServer::start();
     let settings = CacheArgs {
-        timeout_ms: 100,
+        timeout: Duration::from_millis(100),
         breaker_failures: 3,
-        breaker_cooldown_ms: 60_000,
+        breaker_cooldown: Duration::from_secs(60),
         ..CacheArgs::default()
     };
     let app = spawn_app_with(stalled.redis_url(), settings).await;
@@ -86,7 +86,13 @@ async fn a_read_that_raced_a_reservation_cannot_bring_the_old_stock_back() {
     // Act: the reservation commits and invalidates; then the reader puts what it read.
     assert_eq!(app.reserve(id, Uuid::new_v4(), 2).await.status(), 201);
     let conn = service_kit::stores::redis(&testing::redis_url()).unwrap();
-    let cache = JsonCache::new(conn, app.redis_prefix.clone(), 60, &CacheArgs::default(), "test");
+    let cache = JsonCache::new(
+        conn,
+        app.redis_prefix.clone(),
+        Duration::from_secs(60),
+        &CacheArgs::default(),
+        "test",
+    );
     let version = snapshot["version"].as_i64().unwrap();
     cache
         .put(&catalog_service::routes::cache_key(id), version, &snapshot)

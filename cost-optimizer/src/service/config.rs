@@ -99,5 +99,6 @@ mod tests {
         assert_eq!(parsed.setup, d.setup);
         assert_eq!(parsed.prometheus_timeout, d.prometheus_timeout);
         assert_eq!(parsed.metrics_refresh, d.metrics_refresh);
+        assert_eq!(parsed.http.request_timeout, d.http.request_timeout);
     }
 }

@@ -29,7 +29,7 @@ async fn start_predictor(
         prometheus_url: prometheus_url.to_owned(),
         services: vec!["catalog-service".into(), "user-service".into()],
         history_seconds: 2 * 3600,
-        refresh_seconds: 1,
+        refresh: Duration::from_secs(1),
         service_config: Some(path.clone()),
         ..predictor_service::Config::default()
     };

@@ -53,11 +53,17 @@ impl Clock {
     }
 }
 
+/// `CHAOS_SETTLE`, in whole seconds: a duration in the services' grammar (`90s`, `2m`).
 fn settle_secs() -> u64 {
-    std::env::var("CHAOS_SETTLE_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60)
+    assert!(
+        std::env::var_os("CHAOS_SETTLE_SECS").is_none(),
+        "CHAOS_SETTLE_SECS is retired: set CHAOS_SETTLE to a duration (e.g. 90s)"
+    );
+    std::env::var("CHAOS_SETTLE").map_or(60, |s| {
+        humantime::parse_duration(s.trim())
+            .unwrap_or_else(|e| panic!("CHAOS_SETTLE={s:?}: {e} (expected e.g. 90s, 2m)"))
+            .as_secs()
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

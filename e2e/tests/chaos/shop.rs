@@ -44,10 +44,10 @@ impl Part {
 const DEFAULTS: [(&str, &str); 7] = [
     ("WORK_ROUNDS", "1000000"),
     ("WORKER_CONCURRENCY", "1"),
-    ("VISIBILITY_TIMEOUT_SECS", "5"),
-    ("RECONCILE_INTERVAL_MS", "1000"),
-    ("RECONCILE_REQUEUE_AFTER_MS", "5000"),
-    ("RECONCILE_STUCK_AFTER_MS", "15000"),
+    ("VISIBILITY_TIMEOUT", "5s"),
+    ("RECONCILE_INTERVAL", "1s"),
+    ("RECONCILE_REQUEUE_AFTER", "5s"),
+    ("RECONCILE_STUCK_AFTER", "15s"),
     ("RUST_LOG", "info"),
 ];
 

@@ -54,8 +54,8 @@ impl Platform {
                 "PREDICTOR_PEAK_CONFIG",
                 r#"{"sample_every":1,"min_errors":20,"recalibrate_every":2}"#.into(),
             ),
-            ("PREDICTOR_REFRESH_SECONDS", "2".into()),
-            ("PREDICTOR_RETRAIN_SECONDS", "20".into()),
+            ("PREDICTOR_REFRESH", "2s".into()),
+            ("PREDICTOR_RETRAIN", "20s".into()),
             // The labels Prometheus Adapter needs to attach a forecast to a Deployment.
             ("KUBERNETES_NAMESPACE", "shop".into()),
             ("RUST_LOG", "info".into()),

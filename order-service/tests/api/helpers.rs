@@ -31,12 +31,12 @@ async fn start_user() -> (String, testing::TestDatabase) {
             // A loaded 2-core machine opens connections slowly: wait longer than in production.
             pool: service_kit::stores::PoolArgs {
                 max_connections: 5,
-                acquire_timeout_ms: 15_000,
+                acquire_timeout: Duration::from_secs(15),
             },
             redis_url: testing::redis_url(),
             redis_prefix: testing::redis_prefix(),
         },
-        cache_ttl_seconds: 60,
+        cache_ttl: Duration::from_secs(60),
         http: HttpArgs::default(),
     };
     let server = user_service::build(config).await.unwrap();
@@ -54,12 +54,12 @@ pub(crate) async fn start_catalog() -> (String, testing::TestDatabase) {
             // A loaded 2-core machine opens connections slowly: wait longer than in production.
             pool: service_kit::stores::PoolArgs {
                 max_connections: 20,
-                acquire_timeout_ms: 15_000,
+                acquire_timeout: Duration::from_secs(15),
             },
             redis_url: testing::redis_url(),
             redis_prefix: testing::redis_prefix(),
         },
-        cache_ttl_seconds: 60,
+        cache_ttl: Duration::from_secs(60),
         http: HttpArgs::default(),
     };
     let server = catalog_service::build(config).await.unwrap();
@@ -74,9 +74,9 @@ pub(crate) async fn start_catalog() -> (String, testing::TestDatabase) {
 pub(crate) fn test_reconciler() -> ReconcileArgs {
     ReconcileArgs {
         enabled: true,
-        reconcile_interval_ms: 200,
-        reconcile_stuck_after_ms: 30_000,
-        reconcile_requeue_after_ms: 1_000,
+        reconcile_interval: Duration::from_millis(200),
+        reconcile_stuck_after: Duration::from_secs(30),
+        reconcile_requeue_after: Duration::from_secs(1),
         reconcile_batch: 100,
     }
 }
@@ -94,7 +94,7 @@ pub(crate) async fn start_orders(
         // A loaded 2-core machine opens connections slowly: wait longer than in production.
         pool: service_kit::stores::PoolArgs {
             max_connections: 20,
-            acquire_timeout_ms: 15_000,
+            acquire_timeout: Duration::from_secs(15),
         },
         redis_url: redis_url.to_owned(),
         redis_prefix: testing::redis_prefix(),
@@ -111,12 +111,12 @@ pub(crate) async fn serve_orders(users: &str, catalog: &str, stores: Stores, rec
         user_service_url: users.to_owned(),
         catalog_service_url: catalog.to_owned(),
         // Generous: 50 concurrent orders on a 2-core machine in a debug build are slow.
-        downstream_timeout_ms: 5_000,
-        downstream_deadline_ms: 5_000,
-        saga_timeout_ms: 20_000,
+        downstream_timeout: Duration::from_secs(5),
+        downstream_deadline: Duration::from_secs(5),
+        saga_timeout: Duration::from_secs(20),
         reconcile,
         http: HttpArgs {
-            request_timeout_ms: 30_000,
+            request_timeout: Duration::from_secs(30),
             ..HttpArgs::default()
         },
     };
@@ -218,15 +218,15 @@ impl Platform {
     }
 
     /// Starts a worker; abort the handle to kill it.
-    pub(crate) fn worker(&self, work_rounds: u64, visibility_timeout_secs: u64) -> JoinHandle<()> {
-        self.worker_with(work_rounds, visibility_timeout_secs, 5)
+    pub(crate) fn worker(&self, work_rounds: u64, visibility_timeout: Duration) -> JoinHandle<()> {
+        self.worker_with(work_rounds, visibility_timeout, 5)
     }
 
     /// Starts a worker that gives an order up after `max_attempts` takes.
     pub(crate) fn worker_with(
         &self,
         work_rounds: u64,
-        visibility_timeout_secs: u64,
+        visibility_timeout: Duration,
         max_attempts: i32,
     ) -> JoinHandle<()> {
         let config = WorkerConfig {
@@ -235,7 +235,7 @@ impl Platform {
             metrics_port: 0,
             concurrency: 2,
             work_rounds,
-            visibility_timeout_secs,
+            visibility_timeout,
             max_attempts,
             log_format: service_kit::telemetry::LogFormat::Text,
         };

@@ -14,7 +14,7 @@ async fn an_order_reserves_stock_is_priced_stored_queued_and_completed() {
     let p = Platform::start().await;
     let user = p.user().await;
     let (mug, tea) = (p.product(1250, 10).await, p.product(399, 5).await);
-    let worker = p.worker(1_000, 30);
+    let worker = p.worker(1_000, Duration::from_secs(30));
 
     // Act
     let resp = p
@@ -186,7 +186,7 @@ async fn metrics_carry_the_order_series_with_a_service_label() {
     let p = Platform::start().await;
     let user = p.user().await;
     let product = p.product(100, 10).await;
-    let worker = p.worker(1_000, 30);
+    let worker = p.worker(1_000, Duration::from_secs(30));
     let order: Value = p
         .order_request(user, &[(product, 1)])
         .send()

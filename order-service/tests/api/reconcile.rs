@@ -142,7 +142,7 @@ async fn a_crashed_saga_with_every_line_reserved_is_queued_and_completed() {
         &[(a, 2), (b, 1)],
     )
     .await;
-    let worker = p.worker(1_000, 30);
+    let worker = p.worker(1_000, Duration::from_secs(30));
 
     // Act + Assert
     p.wait_for_status(id, "completed", Duration::from_secs(15)).await;
@@ -182,7 +182,7 @@ async fn a_pending_order_whose_queue_entry_was_flushed_is_requeued_and_completed
         assert!(tokio::time::Instant::now() < deadline, "never requeued");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let worker = p.worker(1_000, 30);
+    let worker = p.worker(1_000, Duration::from_secs(30));
     p.wait_for_status(id, "completed", Duration::from_secs(15)).await;
     assert_eq!(p.stock(product).await, 9);
     p.eventually("counted", Duration::from_secs(5), || async {
@@ -206,7 +206,7 @@ async fn an_order_the_worker_gives_up_on_releases_its_stock_once() {
     assert_eq!((p.stock(a).await, p.stock(b).await), (6, 9));
 
     // Act
-    let worker = p.worker_with(1_000, 30, 0);
+    let worker = p.worker_with(1_000, Duration::from_secs(30), 0);
     p.wait_for_status(id, "failed", Duration::from_secs(10)).await;
 
     // Assert: released by the reconciler, once, however many passes follow.

@@ -315,8 +315,8 @@ async fn a_saga_and_a_reconciler_racing_for_one_order_leave_no_stock_unaccounted
         ..p.stores.clone()
     };
     let mut eager = test_reconciler();
-    eager.reconcile_stuck_after_ms = 30;
-    eager.reconcile_interval_ms = 50;
+    eager.reconcile_stuck_after = Duration::from_millis(30);
+    eager.reconcile_interval = Duration::from_millis(50);
     let orders = serve_orders(&p.users, &slow, stores.clone(), eager).await;
     let db = sqlx::PgPool::connect(&stores.database_url).await.unwrap();
     let items: Vec<Value> = products

@@ -33,7 +33,7 @@ async fn a_job_of_a_killed_worker_is_completed_exactly_once_after_restart() {
     // Long enough to be caught mid-job, but bounded: the work runs on a blocking thread
     // that aborting the worker cannot stop, and the test's runtime waits for it on exit (an
     // endless job hung the test whenever it had started before the abort landed).
-    let slow = p.worker(1_000_000_000, 1);
+    let slow = p.worker(1_000_000_000, Duration::from_secs(1));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     // Taken (on the processing list) and started (the attempt is counted).
     while redis.llen::<_, u64>(&processing).await.unwrap() == 0 || p.status_of(id).await.1 == 0 {
@@ -48,7 +48,7 @@ async fn a_job_of_a_killed_worker_is_completed_exactly_once_after_restart() {
     slow.abort();
     let _ = slow.await;
     assert_eq!(p.status_of(id).await.0, "pending");
-    let fresh = p.worker(1_000, 1);
+    let fresh = p.worker(1_000, Duration::from_secs(1));
 
     // Assert
     p.wait_for_status(id, "completed", Duration::from_secs(15)).await;
@@ -105,7 +105,7 @@ async fn an_order_made_while_redis_is_down_is_processed_when_it_returns() {
     let id = id_of(&resp.json().await.unwrap());
     assert_eq!(p.status_of(id).await.0, "pending");
     redis.restart();
-    let worker = p.worker(1_000, 30);
+    let worker = p.worker(1_000, Duration::from_secs(30));
     p.wait_for_status(id, "completed", Duration::from_secs(20)).await;
     assert_eq!(p.status_of(id).await.1, 1, "processed once");
     worker.abort();

@@ -72,12 +72,12 @@ pub(crate) async fn spawn_app_with(
     let config = Config {
         port: 0,
         prometheus_url: prometheus_url.to_owned(),
-        prometheus_timeout_ms: 2_000,
+        prometheus_timeout: Duration::from_secs(2),
         services: services.iter().map(|s| (*s).to_owned()).collect(),
         recent_seconds: 3 * 3600,
         history_seconds: 86_400,
-        refresh_seconds: 1,
-        retrain_seconds: 300,
+        refresh: Duration::from_secs(1),
+        retrain: Duration::from_secs(300),
         service_config,
         ..Config::default()
     };

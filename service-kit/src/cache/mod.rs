@@ -8,7 +8,7 @@
 //! the key prefix, and each process drops its entry when the announcement arrives. It
 //! answers only while its subscription is up and hears its own heartbeat; otherwise
 //! reads go to Redis and the database as before, and it is cleared. Its short TTL
-//! (`--cache-local-ttl-ms`) is a safety net for an announcement that never reached
+//! (`--cache-local-ttl`) is a safety net for an announcement that never reached
 //! Redis, not the coherence mechanism.
 //!
 //! A slow Redis is worse than a dead one (a dead one refuses at once), so every call
@@ -38,28 +38,39 @@ use local::Local;
 pub use read::CachedJson;
 
 /// How a service's cache protects its reads, shared by every service that caches.
-/// (The TTL is each service's own setting, `--cache-ttl-seconds`.)
+/// (The TTL is each service's own setting, `--cache-ttl`.)
 #[derive(Debug, Clone, clap::Args)]
 pub struct CacheArgs {
     /// Longest wait for one cache call; after it the database answers instead. Redis
     /// answers in well under a millisecond when healthy.
-    #[arg(long = "cache-timeout-ms", env = "CACHE_TIMEOUT_MS", default_value_t = 30)]
-    pub timeout_ms: u64,
+    #[arg(
+        long = "cache-timeout",
+        env = "CACHE_TIMEOUT",
+        default_value = "30ms",
+        value_parser = crate::duration::positive
+    )]
+    pub timeout: Duration,
     /// Consecutive cache failures (errors or timeouts) that open the circuit breaker.
     #[arg(long = "cache-breaker-failures", env = "CACHE_BREAKER_FAILURES", default_value_t = 3)]
     pub breaker_failures: u32,
     /// How long an open breaker skips the cache before one call probes it again.
     #[arg(
-        long = "cache-breaker-cooldown-ms",
-        env = "CACHE_BREAKER_COOLDOWN_MS",
-        default_value_t = 5000
+        long = "cache-breaker-cooldown",
+        env = "CACHE_BREAKER_COOLDOWN",
+        default_value = "5s",
+        value_parser = crate::duration::parse
     )]
-    pub breaker_cooldown_ms: u64,
+    pub breaker_cooldown: Duration,
     /// Lifetime of an entry in the in-process layer. Invalidations reach every
     /// process through Redis pub/sub within milliseconds; this only bounds how long
-    /// one whose announcement never reached Redis can be served. 0 turns the layer off.
-    #[arg(long = "cache-local-ttl-ms", env = "CACHE_LOCAL_TTL_MS", default_value_t = 5000)]
-    pub local_ttl_ms: u64,
+    /// one whose announcement never reached Redis can be served. 0s turns the layer off.
+    #[arg(
+        long = "cache-local-ttl",
+        env = "CACHE_LOCAL_TTL",
+        default_value = "5s",
+        value_parser = crate::duration::parse
+    )]
+    pub local_ttl: Duration,
     /// Entries the in-process layer holds at most (least recently used go first).
     /// 0 turns the layer off.
     #[arg(
@@ -73,13 +84,19 @@ pub struct CacheArgs {
 impl Default for CacheArgs {
     fn default() -> Self {
         Self {
-            timeout_ms: 30,
+            timeout: Duration::from_millis(30),
             breaker_failures: 3,
-            breaker_cooldown_ms: 5000,
-            local_ttl_ms: 5000,
+            breaker_cooldown: Duration::from_secs(5),
+            local_ttl: Duration::from_secs(5),
             local_max_entries: 10_000,
         }
     }
+}
+
+/// `d` in whole seconds, rounded up: Redis's `EX` counts seconds, and a TTL must not
+/// end before the one configured.
+fn whole_seconds_up(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
 /// Why a cache call gave nothing.
@@ -96,6 +113,7 @@ enum Failure {
 struct Inner {
     conn: ConnectionManager,
     prefix: String,
+    /// Redis's TTL of every entry, in whole seconds (at least one).
     ttl_seconds: u64,
     timeout: Duration,
     service: &'static str,
@@ -129,54 +147,51 @@ impl JsonCache {
     pub fn connect(
         redis_url: &str,
         prefix: String,
-        ttl_seconds: u64,
+        ttl: Duration,
         args: &CacheArgs,
         service: &'static str,
     ) -> anyhow::Result<Self> {
         let conn = crate::stores::redis(redis_url)?;
         let client = redis::Client::open(redis_url)
             .with_context(|| format!("invalid Redis URL {}", crate::stores::redact(redis_url)))?;
-        Ok(Self::build(conn, Some(client), prefix, ttl_seconds, args, service))
+        Ok(Self::build(conn, Some(client), prefix, ttl, args, service))
     }
 
     /// The Redis layer alone, without a local layer (its invalidations are still
     /// announced to other processes). `prefix` namespaces every key (a test passes its
-    /// own); `ttl_seconds` bounds how long a lost invalidation can serve stale data;
-    /// `service` labels metrics.
+    /// own); `ttl` (rounded up to whole seconds) bounds how long a lost invalidation can
+    /// serve stale data; `service` labels metrics.
     pub fn new(
         conn: ConnectionManager,
         prefix: String,
-        ttl_seconds: u64,
+        ttl: Duration,
         args: &CacheArgs,
         service: &'static str,
     ) -> Self {
-        Self::build(conn, None, prefix, ttl_seconds, args, service)
+        Self::build(conn, None, prefix, ttl, args, service)
     }
 
     fn build(
         conn: ConnectionManager,
         client: Option<redis::Client>,
         prefix: String,
-        ttl_seconds: u64,
+        ttl: Duration,
         args: &CacheArgs,
         service: &'static str,
     ) -> Self {
         // The availability gauge is set here: install the recorder first or it is lost.
         crate::metrics::recorder();
-        let timeout = Duration::from_millis(args.timeout_ms.max(1));
+        let timeout = args.timeout.max(Duration::from_millis(1));
         let breaker = Breaker::new(
             args.breaker_failures,
-            Duration::from_millis(args.breaker_cooldown_ms),
+            args.breaker_cooldown,
             // A probe that has not reported within twice its deadline was cancelled.
             timeout * 2,
         );
         let local = client
-            .filter(|_| args.local_ttl_ms > 0 && args.local_max_entries > 0)
+            .filter(|_| !args.local_ttl.is_zero() && args.local_max_entries > 0)
             .map(|client| {
-                let local = Arc::new(Local::new(
-                    args.local_max_entries,
-                    Duration::from_millis(args.local_ttl_ms),
-                ));
+                let local = Arc::new(Local::new(args.local_max_entries, args.local_ttl));
                 let channels = subscriber::Channels::new(&prefix);
                 subscriber::spawn(&local, client, conn.clone(), channels, service);
                 local
@@ -187,13 +202,13 @@ impl JsonCache {
                 channel: subscriber::invalidation_channel(&prefix),
                 local,
                 prefix,
-                ttl_seconds: ttl_seconds.max(1),
+                ttl_seconds: whole_seconds_up(ttl).max(1),
                 timeout,
                 service,
                 breaker: Mutex::new(breaker),
                 last_error: Mutex::new(None),
                 pending_invalidations: AtomicUsize::new(0),
-                cooldown: Duration::from_millis(args.breaker_cooldown_ms),
+                cooldown: args.breaker_cooldown,
                 put_if_newer: Script::new(entry::PUT_IF_NEWER),
                 invalidate: Script::new(entry::INVALIDATE),
                 mark_gone: Script::new(entry::MARK_GONE),

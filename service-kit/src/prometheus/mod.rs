@@ -16,7 +16,7 @@ use crate::telemetry::error_chain;
 
 pub mod queries;
 
-pub use queries::{SETUP_ENV, Setup, UsageQueries, label_value, promql_duration, warn_retired_setup_env};
+pub use queries::{SETUP_ENV, Setup, UsageQueries, label_value, promql_duration};
 
 /// Why Prometheus gave no usable answer. The cause is kept: the transport error as
 /// `source()`, and Prometheus's own `errorType` and `error` when it sent them.

@@ -5,22 +5,9 @@
 use std::time::Duration;
 
 /// The environment variable both services read the setup from (`--setup` on their command
-/// lines).
+/// lines). It replaced `COST_SETUP` and `PREDICTOR_SETUP`, which start-up refuses
+/// ([`crate::retired`]).
 pub const SETUP_ENV: &str = "PLATFORM_SETUP";
-
-/// The per-service variables [`SETUP_ENV`] replaced. They are not read any more (clap takes
-/// one variable per flag), so one left in a deployment would silently select the native
-/// queries on Kubernetes: [`warn_retired_setup_env`] says so at start-up.
-pub const RETIRED_SETUP_ENVS: [&str; 2] = ["COST_SETUP", "PREDICTOR_SETUP"];
-
-/// Logs a warning for each retired setup variable still set; call once logging is up.
-pub fn warn_retired_setup_env() {
-    for name in RETIRED_SETUP_ENVS {
-        if std::env::var_os(name).is_some() {
-            tracing::warn!(variable = name, instead = SETUP_ENV, "retired variable is ignored");
-        }
-    }
-}
 
 /// Where the platform runs, which decides the series names and labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

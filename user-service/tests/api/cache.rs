@@ -15,9 +15,9 @@ use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 /// the 50 ms budget: only the open breaker can keep reads under it.
 fn stall_settings() -> CacheArgs {
     CacheArgs {
-        timeout_ms: 100,
+        timeout: Duration::from_millis(100),
         breaker_failures: 3,
-        breaker_cooldown_ms: 60_000,
+        breaker_cooldown: Duration::from_secs(60),
         ..CacheArgs::default()
     }
 }
@@ -98,7 +98,13 @@ async fn ready_says_ready_when_the_cache_answers() {
 /// What a read that missed and read the row before a write would put afterwards.
 async fn racing_put(app: &TestApp, id: Uuid, snapshot: &Value) {
     let conn = service_kit::stores::redis(&testing::redis_url()).unwrap();
-    let cache = JsonCache::new(conn, app.redis_prefix.clone(), 60, &CacheArgs::default(), "test");
+    let cache = JsonCache::new(
+        conn,
+        app.redis_prefix.clone(),
+        Duration::from_secs(60),
+        &CacheArgs::default(),
+        "test",
+    );
     let version = snapshot["version"].as_i64().unwrap();
     cache.put(&user_service::routes::cache_key(id), version, snapshot).await;
 }

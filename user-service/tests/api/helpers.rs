@@ -1,5 +1,7 @@
 //! Starts the service on port 0 with its own database and Redis key prefix.
 
+use std::time::Duration;
+
 use service_kit::stores::Stores;
 use service_kit::{CacheArgs, HttpArgs, testing};
 use user_service::Config;
@@ -81,12 +83,12 @@ async fn start(database_url: String, redis_url: String, redis_prefix: String, ca
             // A loaded 2-core machine opens connections slowly: wait longer than in production.
             pool: service_kit::stores::PoolArgs {
                 max_connections: 5,
-                acquire_timeout_ms: 15_000,
+                acquire_timeout: Duration::from_secs(15),
             },
             redis_url: redis_url.clone(),
             redis_prefix: redis_prefix.clone(),
         },
-        cache_ttl_seconds: 60,
+        cache_ttl: Duration::from_secs(60),
         http: HttpArgs::default(),
     };
     let server = user_service::build_with(config, &cache)
