@@ -87,8 +87,11 @@ pub async fn run(
     };
     if !interrupted {
         // Let connections that run a little behind start the last due actions, as `driver` does.
+        // Waits for the actions to be taken, not claimed: idle connections claim indices
+        // ahead of the schedule, so every index can be claimed while the last due one still
+        // waits for its connection to wake.
         let deadline = Instant::now() + START_GRACE;
-        while ring.end().is_none_or(|end| ring.claimed() < end) && Instant::now() < deadline {
+        while ring.end().is_none_or(|_| ring.untaken() > 0) && Instant::now() < deadline {
             tokio::select! {
                 biased;
                 () = &mut stop => { interrupted = true; break }
