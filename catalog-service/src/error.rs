@@ -30,7 +30,7 @@ pub enum Error {
     /// 412: an `If-Match` names another version than the current one.
     #[error(
         "product {id} has changed since it was read (stock is reserved concurrently): it is now at ETag {}",
-        ETag(*.current).header_value().to_str().unwrap_or_default()
+        ETag(*.current)
     )]
     Stale {
         /// The product.

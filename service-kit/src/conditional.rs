@@ -20,7 +20,14 @@ impl ETag {
     /// The header value, quoted as RFC 9110 requires.
     pub fn header_value(self) -> HeaderValue {
         // Digits and quotes only: always a valid header value.
-        HeaderValue::from_str(&format!("\"{}\"", self.0)).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+        HeaderValue::from_str(&self.to_string()).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+    }
+}
+
+/// The tag as it appears in the header, quotes included (for messages that name it).
+impl std::fmt::Display for ETag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "\"{}\"", self.0)
     }
 }
 

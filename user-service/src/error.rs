@@ -28,7 +28,7 @@ pub enum Error {
     #[error("a user with this email already exists")]
     EmailTaken,
     /// 412: an `If-Match` names another version than the current one.
-    #[error("user {id} has changed since it was read: it is now at ETag {}", etag(*.current))]
+    #[error("user {id} has changed since it was read: it is now at ETag {}", ETag(*.current))]
     Stale {
         /// The user.
         id: Uuid,
@@ -41,10 +41,6 @@ pub enum Error {
     /// 500: any other database error; the cause is logged, never returned.
     #[error("database error")]
     Database(#[source] sqlx::Error),
-}
-
-fn etag(version: i64) -> String {
-    ETag(version).header_value().to_str().unwrap_or_default().to_owned()
 }
 
 impl From<sqlx::Error> for Error {
