@@ -34,8 +34,10 @@ start_postgres() {
         cluster=$(pg_lsclusters -h | awk 'NR==1 {print $1" "$2}')
         [ -n "$cluster" ] || { log "no PostgreSQL cluster found (pg_lsclusters is empty)"; exit 1; }
         log "starting PostgreSQL cluster $cluster"
+        # After an unclean stop PostgreSQL first replays and fsyncs its data directory,
+        # which can take minutes on a slow disk: pg_ctl's own 60 s wait is too short.
         # shellcheck disable=SC2086
-        as_root pg_ctlcluster $cluster start
+        as_root pg_ctlcluster $cluster start -- -t "${PG_START_TIMEOUT:-900}"
         for _ in $(seq 1 50); do pg_up && break; sleep 0.2; done
         pg_up || { log "PostgreSQL did not come up on 127.0.0.1:5432"; exit 1; }
         # Remembered so that `make down` stops only what we started.

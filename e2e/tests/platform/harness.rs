@@ -196,5 +196,26 @@ impl Drop for Platform {
         if !out.status.success() {
             eprintln!("down.sh failed: {}", String::from_utf8_lossy(&out.stderr));
         }
+        // The databases are the test's own: left behind, thousands of runs fill the disk.
+        let prefix = self
+            .env
+            .iter()
+            .find(|(k, _)| k == "PG_DB_PREFIX")
+            .map(|(_, v)| v.as_str());
+        for db in ["users", "catalog", "orders"] {
+            let Some(prefix) = prefix else { break };
+            let sql = format!("DROP DATABASE IF EXISTS \"{prefix}{db}\" WITH (FORCE)");
+            let dropped = Command::new("psql")
+                .args([admin_database_url().as_str(), "-qc", &sql])
+                .status();
+            if !matches!(dropped, Ok(s) if s.success()) {
+                eprintln!("could not drop database {prefix}{db}");
+            }
+        }
     }
+}
+
+/// The PostgreSQL admin URL, as service_kit::testing reads it (e2e does not depend on it).
+fn admin_database_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into())
 }
