@@ -7,6 +7,7 @@
 //! repeat: the validation error ([`Invalid`]), what a `sqlx` error means
 //! ([`db_error::classify`]) and the scheme of cache keys ([`keys::cache_key`]).
 
+pub mod auth;
 pub mod cache;
 pub mod conditional;
 pub mod db_error;

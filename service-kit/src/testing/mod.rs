@@ -213,3 +213,24 @@ impl StalledServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 }
+
+/// The token secret every test service is started with.
+pub const AUTH_SECRET: &str = "test-secret-of-the-platform-tests-0123456789";
+
+/// The key of [`AUTH_SECRET`].
+pub fn auth_key() -> crate::auth::AuthKey {
+    crate::auth::AuthKey::from_secret(AUTH_SECRET.as_bytes()).expect("test secret is long enough")
+}
+
+/// An `Authorization` header value for `subject` with `role`, valid for ten minutes.
+pub fn bearer(subject: &str, role: crate::auth::Role) -> String {
+    let token = auth_key()
+        .issue(subject, role, Duration::from_secs(600))
+        .expect("issue test token");
+    format!("Bearer {token}")
+}
+
+/// An admin's `Authorization` header value.
+pub fn admin_bearer() -> String {
+    bearer("admin", crate::auth::Role::Admin)
+}
