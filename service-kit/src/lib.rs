@@ -16,6 +16,7 @@ pub mod health;
 pub mod http;
 pub mod keys;
 pub mod metrics;
+pub mod openapi;
 pub mod problem;
 pub mod prometheus;
 pub mod request_context;

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 /// A problem document. `type` stays `about:blank` (the title then describes the status),
 /// as RFC 9457 recommends when there is no page to link to.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Problem {
     /// Always `about:blank`.
     #[serde(rename = "type")]
