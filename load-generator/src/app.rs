@@ -2,6 +2,7 @@
 //! `--url` run takes the `fast` path (its own keep-alive connections); the shop scenarios go
 //! through `driver` and reqwest.
 
+use crate::auth;
 use crate::bench_target;
 use crate::cli::{Cli, Command, RunArgs};
 use crate::conn::Target;
@@ -99,7 +100,8 @@ pub async fn run_load(cli: &Cli, stop: impl Future<Output = ()>) -> anyhow::Resu
         stock: args.seed_stock,
         user_count: args.seed_users,
     };
-    let pools = seed::prepare(&client, &targets, &mix, options).await?;
+    let admin = auth::admin_token(args.admin_token.as_ref(), args.admin_token_file.as_deref())?;
+    let pools = seed::prepare(&client, &targets, &mix, options, admin.as_ref()).await?;
     let shop = Arc::new(Shop::new(client, targets, args.url.clone(), pools, recorder.clone())?);
     if !args.quiet {
         eprintln!(

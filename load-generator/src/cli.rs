@@ -3,6 +3,7 @@
 //! Run options are `global`, so they may come before or after the subcommand. Service URLs also
 //! come from the environment, as under Kubernetes or `make up`.
 
+use crate::auth::Bearer;
 use crate::scenario::{ScenarioKind, ServiceFocus};
 use crate::shape::Shape;
 use crate::trace::TraceRate;
@@ -147,7 +148,16 @@ pub struct RunArgs {
         default_value = "http://127.0.0.1:8003"
     )]
     pub order_url: String,
+    /// Admin token for --seed (products and stock are admin writes). Customers need none:
+    /// the run registers its own and logs them in.
+    #[arg(long, global = true, env = "ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<Bearer>,
+    /// File holding the admin token, e.g. .run/admin-token (`make up` writes it); wins over
+    /// --admin-token.
+    #[arg(long, global = true, env = "ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<PathBuf>,
     /// Create products with ample stock (and users) first, so the run works on an empty platform.
+    /// Needs an admin token.
     #[arg(long, global = true)]
     pub seed: bool,
     /// Products to create with --seed.
@@ -261,6 +271,16 @@ mod tests {
         let (shape, duration) = cli.command.shape(cli.run.duration).unwrap().unwrap();
         assert_eq!(duration, Duration::from_secs(5));
         assert_eq!(shape.rate_at(1.0, 5.0), 3.0);
+    }
+
+    #[test]
+    fn takes_an_admin_token_or_its_file() {
+        let cli = Cli::try_parse_from(["lg", "steady", "--rps", "1", "--admin-token", "a.b.c"]).unwrap();
+        assert_eq!(cli.run.admin_token, Some("a.b.c".parse().unwrap()));
+        assert!(!format!("{cli:?}").contains("a.b.c"));
+        let cli = Cli::try_parse_from(["lg", "--admin-token-file", "t", "steady", "--rps", "1"]).unwrap();
+        assert_eq!(cli.run.admin_token_file, Some(PathBuf::from("t")));
+        assert!(Cli::try_parse_from(["lg", "steady", "--rps", "1", "--admin-token", " "]).is_err());
     }
 
     #[test]

@@ -16,13 +16,13 @@ pub enum Action {
     Product,
     /// `POST /users` with a fresh email.
     Register,
-    /// `GET /users/{id}` of a known user.
+    /// `GET /users/{id}` of a known user, with its token.
     User,
-    /// `POST /orders` for a known user with one to three products.
+    /// `POST /orders` for a known user, with its token, with one to three products.
     Order,
-    /// `GET /orders/{id}` of an order this run created.
+    /// `GET /orders/{id}` of an order this run created, with its owner's token.
     ReadOrder,
-    /// Register, list, read one to three products, order them, read the order back.
+    /// Register, log in, list, read one to three products, order them, read the order back.
     Journey,
     /// `GET` of the `--url` target (benchmarks and tests).
     Get,

@@ -1,14 +1,23 @@
 //! Preparing the pools a run draws on: seeding products and users, or discovering the catalogue.
 //!
 //! Seeding goes through the public API like any client, so it needs no database access and works
-//! against any deployment. Setup requests are not part of the measured load.
+//! against any deployment: products with the admin token, users by registering (open). Setup
+//! requests are not part of the measured load.
 
+use crate::auth::{self, Bearer, Credentials, Customer};
 use crate::scenario::{Action, Mix};
 use crate::shop::{Pools, Targets};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 use serde_json::json;
+use std::sync::Arc;
+use tokio::task::JoinSet;
 use uuid::Uuid;
+
+/// Registrations in flight at once while seeding users: user-service hashes each password
+/// (argon2, tens of milliseconds of CPU), so one at a time is slow and all at once would
+/// only queue on its cores.
+const REGISTRATIONS_IN_FLIGHT: usize = 8;
 
 const CATEGORIES: [&str; 5] = ["books", "games", "garden", "kitchen", "toys"];
 
@@ -41,23 +50,26 @@ struct Created {
     id: Uuid,
 }
 
-/// Builds the pools for `mix`, creating what `options` asks for.
+/// Builds the pools for `mix`, creating what `options` asks for; creating products needs
+/// `admin`.
 pub async fn prepare(
     client: &reqwest::Client,
     targets: &Targets,
     mix: &Mix,
     options: SeedOptions,
+    admin: Option<&Bearer>,
 ) -> anyhow::Result<Pools> {
     let needs_products =
         mix.uses(|a| matches!(a, Action::Product | Action::Order | Action::ReadOrder | Action::Journey));
     let needs_users = mix.uses(|a| matches!(a, Action::User | Action::Order | Action::ReadOrder));
     let (products, categories) = if options.products {
-        seed_products(client, &targets.catalog, options).await?
+        let admin = admin.ok_or_else(auth::admin_token_missing)?;
+        seed_products(client, &targets.catalog, options, admin).await?
     } else if needs_products || mix.uses(|a| a == Action::List) {
         let (products, categories) = discover_products(client, &targets.catalog).await?;
         if products.is_empty() && needs_products {
             bail!(
-                "the catalog at {} has no products: pass --seed to create some",
+                "the catalog at {} has no products: pass --seed (and an admin token) to create some",
                 targets.catalog
             );
         }
@@ -78,6 +90,7 @@ async fn seed_products(
     client: &reqwest::Client,
     catalog: &str,
     options: SeedOptions,
+    admin: &Bearer,
 ) -> anyhow::Result<(Vec<Uuid>, Vec<String>)> {
     // A per-run prefix keeps SKUs unique across runs against the same database.
     let run = Uuid::new_v4().simple().to_string();
@@ -93,18 +106,33 @@ async fn seed_products(
             "price_cents": fastrand::u32(100..10_000),
             "stock": options.stock,
         });
-        products.push(create(client, &format!("{catalog}/products"), &body, "catalog-service").await?);
+        let url = format!("{catalog}/products");
+        products.push(create(client, &url, &body, "catalog-service", Some(admin)).await?);
     }
     tracing::info!(count = products.len(), stock = options.stock, "seeded products");
     Ok((products, CATEGORIES.iter().map(|c| (*c).to_owned()).collect()))
 }
 
-async fn seed_users(client: &reqwest::Client, user: &str, count: usize) -> anyhow::Result<Vec<Uuid>> {
+/// Registers `count` customers, a few at a time. They log in when first used, as part of
+/// the measured load.
+async fn seed_users(client: &reqwest::Client, user: &str, count: usize) -> anyhow::Result<Vec<Arc<Customer>>> {
     let mut users = Vec::with_capacity(count);
-    for _ in 0..count {
-        let id = Uuid::new_v4().simple();
-        let body = json!({ "email": format!("lg-{id}@load.test"), "name": format!("Load {id}") });
-        users.push(create(client, &format!("{user}/users"), &body, "user-service").await?);
+    let mut registering = JoinSet::new();
+    for i in 0..count {
+        if i >= REGISTRATIONS_IN_FLIGHT
+            && let Some(done) = registering.join_next().await
+        {
+            users.push(done.context("registering a user")??);
+        }
+        let (client, url) = (client.clone(), format!("{user}/users"));
+        registering.spawn(async move {
+            let credentials = Credentials::fresh();
+            let id = create(&client, &url, &credentials.registration(), "user-service", None).await?;
+            Ok::<_, anyhow::Error>(Arc::new(Customer::new(id, credentials)))
+        });
+    }
+    while let Some(done) = registering.join_next().await {
+        users.push(done.context("registering a user")??);
     }
     tracing::info!(count = users.len(), "seeded users");
     Ok(users)
@@ -131,18 +159,30 @@ async fn discover_products(client: &reqwest::Client, catalog: &str) -> anyhow::R
     Ok((page.items.into_iter().map(|p| p.id).collect(), categories))
 }
 
-async fn create(client: &reqwest::Client, url: &str, body: &serde_json::Value, service: &str) -> anyhow::Result<Uuid> {
+async fn create(
+    client: &reqwest::Client,
+    url: &str,
+    body: &serde_json::Value,
+    service: &str,
+    admin: Option<&Bearer>,
+) -> anyhow::Result<Uuid> {
     let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
-    let response = client
-        .post(url)
-        .json(body)
-        .send()
-        .await
-        .with_context(|| unreachable_hint(base, service))?;
+    let mut request = client.post(url).json(body);
+    if let Some(admin) = admin {
+        request = request.header(reqwest::header::AUTHORIZATION, admin.header());
+    }
+    let response = request.send().await.with_context(|| unreachable_hint(base, service))?;
     let status = response.status();
     if !status.is_success() {
         let detail = response.text().await.unwrap_or_default();
-        bail!("seeding: POST {url} answered {status}: {detail}");
+        let hint = match status.as_u16() {
+            401 => {
+                " (the admin token has expired or was signed with another secret: `make up` mints a fresh one into .run/admin-token)"
+            }
+            403 => " (the token is not an admin token: mint one with `issue-token --role admin`)",
+            _ => "",
+        };
+        bail!("seeding: POST {url} answered {status}: {detail}{hint}");
     }
     let created: Created = response
         .json()

@@ -4,16 +4,23 @@
 //! the in-flight cap or for a slow runtime counts (coordinated omission). Later requests of a
 //! journey are timed from when they were sent: a user waits for one page before asking the next,
 //! so a session is closed-loop inside and open-loop across sessions.
+//!
+//! A customer's requests carry its own token. It logs in (`POST /auth/token`, recorded like any
+//! request) when it has no token or its token is near expiry, and once more when a request is
+//! answered 401 (the token expired early or the platform changed its secret).
 
+use crate::auth::{Credentials, Customer, Login, TokenAnswer};
 use crate::scenario::Action;
 use crate::stats::{Outcome, SharedRecorder, lock};
+use reqwest::header::AUTHORIZATION;
 use serde::Deserialize;
 use serde_json::json;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::time::Instant;
 use uuid::Uuid;
 
 const POST_USERS: &str = "POST /users";
+const POST_TOKEN: &str = "POST /auth/token";
 const GET_USER: &str = "GET /users/{id}";
 const LIST_PRODUCTS: &str = "GET /products";
 const GET_PRODUCT: &str = "GET /products/{id}";
@@ -34,20 +41,21 @@ pub struct Targets {
     pub order: String,
 }
 
-/// Ids the actions draw on: products fixed at start, users and orders growing during the run.
+/// Ids the actions draw on: products fixed at start, customers and orders growing during the
+/// run. An order is kept with its customer, whose token reads it.
 #[derive(Debug, Default)]
 pub struct Pools {
     /// Products to read and order.
     pub products: Vec<Uuid>,
     /// Categories to filter listings by.
     pub categories: Vec<String>,
-    users: Mutex<Vec<Uuid>>,
-    orders: Mutex<Vec<Uuid>>,
+    users: Mutex<Vec<Arc<Customer>>>,
+    orders: Mutex<Vec<(Uuid, Arc<Customer>)>>,
 }
 
 impl Pools {
-    /// Pools over known products, categories and users.
-    pub fn new(products: Vec<Uuid>, categories: Vec<String>, users: Vec<Uuid>) -> Self {
+    /// Pools over known products, categories and customers.
+    pub fn new(products: Vec<Uuid>, categories: Vec<String>, users: Vec<Arc<Customer>>) -> Self {
         Self {
             products,
             categories,
@@ -56,19 +64,19 @@ impl Pools {
         }
     }
 
-    fn remember(pool: &Mutex<Vec<Uuid>>, id: Uuid) {
+    fn remember<T>(pool: &Mutex<Vec<T>>, entry: T) {
         let mut pool = pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if pool.len() < POOL_CAP {
-            pool.push(id);
+            pool.push(entry);
         } else {
             let slot = fastrand::usize(..pool.len());
-            pool[slot] = id;
+            pool[slot] = entry;
         }
     }
 
-    fn pick(pool: &Mutex<Vec<Uuid>>) -> Option<Uuid> {
+    fn pick<T: Clone>(pool: &Mutex<Vec<T>>) -> Option<T> {
         let pool = pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        fastrand::choice(pool.iter()).copied()
+        fastrand::choice(pool.iter()).cloned()
     }
 }
 
@@ -125,8 +133,8 @@ impl Shop {
             }
             Action::User => match Pools::pick(&self.pools.users) {
                 Some(user) => {
-                    self.get(GET_USER, format!("{}/users/{user}", self.targets.user), due)
-                        .await
+                    let request = self.client.get(format!("{}/users/{}", self.targets.user, user.id));
+                    self.as_customer(&user, GET_USER, request, due, false).await;
                 }
                 None => {
                     self.register(due).await;
@@ -134,10 +142,7 @@ impl Shop {
             },
             Action::Order => self.order_for_pool_user(due).await,
             Action::ReadOrder => match Pools::pick(&self.pools.orders) {
-                Some(order) => {
-                    self.get(GET_ORDER, format!("{}/orders/{order}", self.targets.order), due)
-                        .await
-                }
+                Some((order, user)) => self.read_order(&user, order, due).await,
                 None => self.order_for_pool_user(due).await,
             },
             Action::Journey => self.journey(due).await,
@@ -152,6 +157,10 @@ impl Shop {
 
     async fn journey(&self, due: Instant) {
         let Some(user) = self.register(due).await else { return };
+        // Logging in is the next page of a session; a failed login ends it, as it would a user's.
+        if self.bearer(&user, Instant::now()).await.is_none() {
+            return;
+        }
         self.list(Instant::now()).await;
         let items = self.choose_items();
         for (product, _) in &items {
@@ -162,14 +171,14 @@ impl Shop {
             )
             .await;
         }
-        if let Some(order) = self.order(user, items, Instant::now()).await {
-            self.get(
-                GET_ORDER,
-                format!("{}/orders/{order}", self.targets.order),
-                Instant::now(),
-            )
-            .await;
+        if let Some(order) = self.order(&user, items, Instant::now()).await {
+            self.read_order(&user, order, Instant::now()).await;
         }
+    }
+
+    async fn read_order(&self, user: &Arc<Customer>, order: Uuid, since: Instant) {
+        let request = self.client.get(format!("{}/orders/{order}", self.targets.order));
+        self.as_customer(user, GET_ORDER, request, since, false).await;
     }
 
     async fn list(&self, since: Instant) {
@@ -199,13 +208,15 @@ impl Shop {
         }
     }
 
-    async fn register(&self, since: Instant) -> Option<Uuid> {
-        let id = Uuid::new_v4().simple();
-        let body = json!({ "email": format!("lg-{id}@load.test"), "name": format!("Load {id}") });
-        let request = self.client.post(format!("{}/users", self.targets.user)).json(&body);
-        let (_, user) = self.call(POST_USERS, request, since, true).await;
-        let user = user?;
-        Pools::remember(&self.pools.users, user);
+    async fn register(&self, since: Instant) -> Option<Arc<Customer>> {
+        let credentials = Credentials::fresh();
+        let request = self
+            .client
+            .post(format!("{}/users", self.targets.user))
+            .json(&credentials.registration());
+        let (_, id) = self.call(POST_USERS, request, since, true).await;
+        let user = Arc::new(Customer::new(id?, credentials));
+        Pools::remember(&self.pools.users, user.clone());
         Some(user)
     }
 
@@ -213,7 +224,7 @@ impl Shop {
         match Pools::pick(&self.pools.users) {
             Some(user) => {
                 let items = self.choose_items();
-                self.order(user, items, since).await;
+                self.order(&user, items, since).await;
             }
             None => {
                 self.register(since).await;
@@ -230,7 +241,7 @@ impl Shop {
             .collect()
     }
 
-    async fn order(&self, user: Uuid, items: Vec<(Uuid, u32)>, since: Instant) -> Option<Uuid> {
+    async fn order(&self, user: &Arc<Customer>, items: Vec<(Uuid, u32)>, since: Instant) -> Option<Uuid> {
         if items.is_empty() {
             return None;
         }
@@ -242,13 +253,82 @@ impl Shop {
             .client
             .post(format!("{}/orders", self.targets.order))
             .header("Idempotency-Key", Uuid::new_v4().to_string())
-            .json(&json!({ "user_id": user, "items": lines }));
-        let (outcome, order) = self.call(POST_ORDERS, request, since, true).await;
-        lock(&self.recorder).record_order(outcome, order, &items);
+            .json(&json!({ "user_id": user.id, "items": lines }));
+        let (outcome, order) = self.as_customer(user, POST_ORDERS, request, since, true).await;
+        // No token (the login failed): nothing was sent, so nothing was ordered.
+        if let Some(outcome) = outcome {
+            lock(&self.recorder).record_order(outcome, order, &items);
+        }
         if let Some(order) = order {
-            Pools::remember(&self.pools.orders, order);
+            Pools::remember(&self.pools.orders, (order, user.clone()));
         }
         order
+    }
+
+    /// Sends `request` with `user`'s token (logging in first when it has none fit for use) and
+    /// records it as [`call`](Self::call) does. On a 401 the customer logs in again and the
+    /// request is sent once more (the order keeps its Idempotency-Key). The outcome is `None`
+    /// when no token could be had, so the request was never sent.
+    async fn as_customer(
+        &self,
+        user: &Customer,
+        endpoint: &str,
+        request: reqwest::RequestBuilder,
+        since: Instant,
+        want_id: bool,
+    ) -> (Option<Outcome>, Option<Uuid>) {
+        let (mut request, mut since) = (request, since);
+        let mut retry = request.try_clone();
+        loop {
+            let Some((bearer, logged_in)) = self.bearer(user, since).await else {
+                return (None, None);
+            };
+            // The login was the action's first request; this one counts from when it leaves.
+            if logged_in {
+                since = Instant::now();
+            }
+            let (outcome, id) = self
+                .call(endpoint, request.header(AUTHORIZATION, &bearer), since, want_id)
+                .await;
+            match (outcome, retry.take()) {
+                (Outcome::Status(401), Some(again)) => {
+                    self.forget(user, &bearer).await;
+                    (request, since) = (again, Instant::now());
+                }
+                _ => return (Some(outcome), id),
+            }
+        }
+    }
+
+    /// `user`'s `Authorization` header value: its token while fresh, else a new one from
+    /// `POST /auth/token` (timed from `since`), and whether it logged in for it. `None` when
+    /// the login failed.
+    async fn bearer(&self, user: &Customer, since: Instant) -> Option<(String, bool)> {
+        let mut login = user.login.lock().await;
+        if let Some(current) = login.as_ref()
+            && current.fresh_at(Instant::now())
+        {
+            return Some((current.bearer.header(), false));
+        }
+        let sent = Instant::now();
+        let request = self
+            .client
+            .post(format!("{}/auth/token", self.targets.user))
+            .json(&user.credentials.login());
+        let parse = |body: &[u8]| serde_json::from_slice::<TokenAnswer>(body).ok();
+        let (_, answer) = self.send(POST_TOKEN, request, since, parse).await;
+        let fresh = Login::new(answer?, sent);
+        let header = fresh.bearer.header();
+        *login = Some(fresh);
+        Some((header, true))
+    }
+
+    /// Drops `user`'s token if it is still `bearer` (another request may have renewed it).
+    async fn forget(&self, user: &Customer, bearer: &str) {
+        let mut login = user.login.lock().await;
+        if login.as_ref().is_some_and(|l| l.bearer.header() == bearer) {
+            *login = None;
+        }
     }
 
     async fn get(&self, endpoint: &str, url: String, since: Instant) {
@@ -265,6 +345,24 @@ impl Shop {
         since: Instant,
         want_id: bool,
     ) -> (Outcome, Option<Uuid>) {
+        let parse = |body: &[u8]| {
+            want_id
+                .then(|| serde_json::from_slice::<Created>(body).ok())
+                .flatten()
+                .map(|created| created.id)
+        };
+        self.send(endpoint, request, since, parse).await
+    }
+
+    /// Sends, reads the whole body, and records the latency from `since`. Returns what `parse`
+    /// makes of the body of a success.
+    async fn send<T>(
+        &self,
+        endpoint: &str,
+        request: reqwest::RequestBuilder,
+        since: Instant,
+        parse: impl FnOnce(&[u8]) -> Option<T>,
+    ) -> (Outcome, Option<T>) {
         let result = async {
             let response = request.send().await?;
             let status = response.status().as_u16();
@@ -273,19 +371,15 @@ impl Shop {
         }
         .await;
         let latency = Instant::now().saturating_duration_since(since);
-        let (outcome, id) = match result {
+        let (outcome, body) = match result {
             Ok((status, body)) => {
                 let outcome = Outcome::Status(status);
-                let id = if want_id && !outcome.is_error() {
-                    serde_json::from_slice::<Created>(&body).ok().map(|created| created.id)
-                } else {
-                    None
-                };
-                (outcome, id)
+                let parsed = if outcome.is_error() { None } else { parse(&body) };
+                (outcome, parsed)
             }
             Err(error) => (Outcome::from_reqwest(&error), None),
         };
         lock(&self.recorder).record(endpoint, outcome, latency);
-        (outcome, id)
+        (outcome, body)
     }
 }

@@ -20,6 +20,13 @@ pub(crate) async fn spawn(router: Router) -> String {
 /// summary; fails if the run takes more than 20 s.
 #[track_caller]
 pub(crate) fn run(args: &[&str]) -> impl Future<Output = Summary> {
+    let run = try_run(args);
+    async move { run.await.expect("run succeeded") }
+}
+
+/// As [`run`], with the run's error.
+#[track_caller]
+pub(crate) fn try_run(args: &[&str]) -> impl Future<Output = anyhow::Result<Summary>> {
     let mut argv = vec!["load-generator", "--quiet"];
     argv.extend_from_slice(args);
     let cli = Cli::try_parse_from(argv).expect("valid command line");
@@ -27,6 +34,5 @@ pub(crate) fn run(args: &[&str]) -> impl Future<Output = Summary> {
         tokio::time::timeout(Duration::from_secs(20), run_load(&cli, std::future::pending()))
             .await
             .expect("run finished within 20 s")
-            .expect("run succeeded")
     }
 }
