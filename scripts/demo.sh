@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: on the platform `make up` started, a short burst at the catalog, then
 # what the platform made of it: forecasts, one scaling decision per service, costs.
+# The generator seeds products with the admin token `make up` wrote.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -10,7 +11,7 @@ COST=${COST_URL:-$L:8005}
 
 log "a 45-second burst at the catalog (the predictor refreshes every 15 s)"
 "$BIN_DIR/load-generator" burst --base 20 --peak 250 --every 20s --length 12s --duration 45s \
-    --service catalog --seed --seed-products 20 --quiet || true
+    --service catalog --seed --seed-products 20 --admin-token-file "$RUN_DIR/admin-token" --quiet || true
 sleep 15
 
 show() { python3 -c "$1" "$(curl -fsS "$2")"; }
