@@ -1,7 +1,7 @@
 //! Orders the suite places itself, beside the load generator's, so that it knows each
 //! one's Idempotency-Key and can choose its client timeout: a journey registers a
-//! fresh user (so that the user's orders are exactly the key's orders), looks at the
-//! products, and orders with a key it records. An answer that leaves the outcome
+//! fresh user (so that the user's orders are exactly the key's orders), logs it in for
+//! its token, looks at the products, and orders with a key it records. An answer that leaves the outcome
 //! unknown (timeout, cut connection, 5xx, "still in progress") is retried with the same
 //! key for a bounded time, as a careful client would; a disconnect journey cuts its
 //! first request short on purpose, and then retries or walks away.
@@ -84,6 +84,13 @@ impl Attempt {
     }
 }
 
+/// A user a journey registered, with the token its order requests carry.
+#[derive(Clone, Debug)]
+pub struct Customer {
+    pub id: Uuid,
+    token: String,
+}
+
 /// What a journey does when its first order request gets no definite answer.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum OnDoubt {
@@ -156,33 +163,25 @@ impl Driver {
         l.get(l.len() / 2).copied().unwrap_or(Duration::from_millis(20))
     }
 
-    /// Registers a fresh user (retrying while the user service or its database is
-    /// away) and reads the products it is about to order, as the load generator's
-    /// journey does. `None` when no user could be made.
-    pub async fn prepare(&self) -> Option<(Uuid, Vec<(Uuid, u32)>)> {
+    /// Registers a fresh user and logs it in (each retried while the user service or
+    /// its database is away) and reads the products it is about to order, as the load
+    /// generator's journey does. `None` when no user could be made or logged in.
+    pub async fn prepare(&self) -> Option<(Customer, Vec<(Uuid, u32)>)> {
         let deadline = Instant::now() + RETRY_FOR;
-        let user = loop {
-            let id = Uuid::new_v4().simple();
-            let body = json!({ "email": format!("chaos-{id}@chaos.test"), "name": format!("Chaos {id}") });
-            let sent = self
-                .client
-                .post(format!("{}/users", self.user))
-                .json(&body)
-                .send()
-                .await;
-            if let Ok(r) = sent
-                && r.status().as_u16() == 201
-                && let Ok(v) = r.json::<Value>().await
-                && let Some(user) = v["id"].as_str().and_then(|s| s.parse().ok())
-            {
-                break user;
-            }
-            if Instant::now() > deadline {
-                lock(&self.books).no_user += 1;
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+        let id = Uuid::new_v4().simple();
+        let (email, password) = (format!("chaos-{id}@chaos.test"), format!("pw-{id}"));
+        let body = json!({ "email": email, "name": format!("Chaos {id}"), "password": password });
+        let registered = self.until(deadline, "/users", &body, 201, "id").await;
+        let login = json!({ "email": email, "password": password });
+        let token = match registered {
+            Some(_) => self.until(deadline, "/auth/token", &login, 200, "access_token").await,
+            None => None,
         };
+        let (Some(id), Some(token)) = (registered.and_then(|id| id.parse().ok()), token) else {
+            lock(&self.books).no_user += 1;
+            return None;
+        };
+        let user = Customer { id, token };
         let count = fastrand::usize(1..=3).min(self.products.len());
         let items: Vec<(Uuid, u32)> = fastrand::choose_multiple(self.products.iter(), count)
             .into_iter()
@@ -199,13 +198,32 @@ impl Driver {
         Some((user, items))
     }
 
+    /// POSTs `body` to user-service's `path` until it answers `status` or `deadline`
+    /// passes, and returns `field` of the answer.
+    async fn until(&self, deadline: Instant, path: &str, body: &Value, status: u16, field: &str) -> Option<String> {
+        loop {
+            let sent = self.client.post(format!("{}{path}", self.user)).json(body).send().await;
+            if let Ok(r) = sent
+                && r.status().as_u16() == status
+                && let Ok(v) = r.json::<Value>().await
+                && let Some(value) = v[field].as_str()
+            {
+                return Some(value.to_owned());
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
     /// Orders `items` for `user` under a fresh key. The first request has
     /// `first_timeout` (a tiny one cuts the connection mid-request); what follows an
     /// unknown outcome depends on `on_doubt`. Records the attempt; `true` when an
     /// order was accepted.
     pub async fn order(
         &self,
-        user: Uuid,
+        user: &Customer,
         items: &[(Uuid, u32)],
         first_timeout: Option<Duration>,
         on_doubt: OnDoubt,
@@ -215,7 +233,7 @@ impl Driver {
             .iter()
             .map(|(p, q)| json!({ "product_id": p, "quantity": q }))
             .collect();
-        let body = json!({ "user_id": user, "items": lines });
+        let body = json!({ "user_id": user.id, "items": lines });
         let deadline = Instant::now() + RETRY_FOR;
         let mut answers = Vec::new();
         let sent = Instant::now();
@@ -226,6 +244,7 @@ impl Driver {
             let mut request = self
                 .client
                 .post(format!("{}/orders", self.order))
+                .bearer_auth(&user.token)
                 .header("Idempotency-Key", &key)
                 .json(&body);
             if first && let Some(t) = first_timeout {
@@ -270,14 +289,15 @@ impl Driver {
         }
         let accepted = if let Some(Answer::Status(200 | 201, Some(id))) = answers.last() {
             // Reading the order back is part of the journey.
-            let _ = self.client.get(format!("{}/orders/{id}", self.order)).send().await;
+            let read = self.client.get(format!("{}/orders/{id}", self.order));
+            let _ = read.bearer_auth(&user.token).send().await;
             true
         } else {
             false
         };
         lock(&self.books).attempts.push(Attempt {
             key,
-            user,
+            user: user.id,
             sent,
             answers,
             disconnected,
@@ -288,7 +308,7 @@ impl Driver {
     /// A whole journey with an ordinary client.
     pub async fn journey(self) {
         if let Some((user, items)) = self.prepare().await {
-            self.order(user, &items, None, OnDoubt::Retry).await;
+            self.order(&user, &items, None, OnDoubt::Retry).await;
         }
     }
 
@@ -317,7 +337,7 @@ impl Driver {
                 };
                 set.spawn(async move {
                     match d.prepare().await {
-                        Some((user, items)) => _ = d.order(user, &items, Some(timeout), on_doubt).await,
+                        Some((user, items)) => _ = d.order(&user, &items, Some(timeout), on_doubt).await,
                         // Never sent: it can be cut no more.
                         None => _ = d.short_ended.fetch_add(1, Ordering::SeqCst),
                     }

@@ -1,6 +1,7 @@
 //! `make chaos`: the shop under faults. It starts the shop on a PostgreSQL cluster and
 //! a Redis of its own (so that restarting them disturbs no other test), runs the load
-//! generator's journeys and keyed orders of its own, and injects, one after another:
+//! generator's journeys and keyed orders of its own (customers that register and log
+//! in, as the shop's authentication asks), and injects, one after another:
 //! kill -9 of the order service mid-flight, kill -9 of the worker, a Redis restart that
 //! loses every key, Redis paused for 8 s, a PostgreSQL restart, and 200 client
 //! disconnects at random points of an order. Then it stops the faults, lets the
@@ -307,9 +308,10 @@ fn shop_urls(shop: &Shop) -> [(&'static str, String); 3] {
     ]
 }
 
-/// Creates the products and returns each one's initial stock.
+/// Creates the products (an admin's writes) and returns each one's initial stock.
 async fn seed(shop: &Shop) -> BTreeMap<Uuid, i64> {
     let mut initial = BTreeMap::new();
+    let admin = shop.admin_token();
     let plan = std::iter::repeat_n(AMPLE.1, AMPLE.0).chain(std::iter::repeat_n(SCARCE.1, SCARCE.0));
     for (i, stock) in plan.enumerate() {
         let body = json!({
@@ -322,6 +324,7 @@ async fn seed(shop: &Shop) -> BTreeMap<Uuid, i64> {
         let r = shop
             .client
             .post(format!("{}/products", shop.url(Part::Catalog)))
+            .bearer_auth(&admin)
             .json(&body)
             .send()
             .await
@@ -381,7 +384,7 @@ async fn order_burst(driver: &Driver, n: usize, into: &mut JoinSet<bool>) -> usi
     while let Some(p) = prepared.join_next().await {
         if let Ok(Some((user, items))) = p {
             let d = driver.clone();
-            into.spawn(async move { d.order(user, &items, None, OnDoubt::Retry).await });
+            into.spawn(async move { d.order(&user, &items, None, OnDoubt::Retry).await });
             sent += 1;
         }
     }

@@ -3,11 +3,14 @@
 //! stores. Starting them here rather than through up.sh keeps the `Child` of each, so
 //! that a kill -9 hits exactly that process and the restart is the very same command;
 //! it also leaves out Prometheus and the predictor, which this suite does not need and
-//! a two-core machine should not pay for.
+//! a two-core machine should not pay for. Every part gets the run's token secret in
+//! AUTH_SECRET; the suite mints its admin token with the same secret.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
 
 /// One of the four processes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +61,8 @@ pub struct Shop {
     ports: [u16; 4],
     database: Box<dyn Fn(&str) -> String + Send + Sync>,
     redis_url: String,
+    /// The token secret of this run (64 hex characters, as up.sh makes).
+    secret: String,
     pub client: reqwest::Client,
 }
 
@@ -76,6 +81,7 @@ impl Shop {
             ports: [(); 4].map(|()| e2e::free_port()),
             database: Box::new(database),
             redis_url,
+            secret: format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
                 .build()
@@ -130,7 +136,18 @@ impl Shop {
                 cmd.env(key, value);
             }
         }
+        // The services take a secret or a file, not both: a file set outside would conflict.
+        cmd.env("AUTH_SECRET", &self.secret).env_remove("AUTH_SECRET_FILE");
         cmd
+    }
+
+    /// An admin token (for seeding products) signed with the run's secret, as
+    /// `issue-token --role admin --ttl 1h` would print it: service_kit::auth's claims.
+    pub fn admin_token(&self) -> String {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let claims = json!({ "sub": "chaos", "role": "admin", "iat": now, "exp": now + 3600 });
+        let key = jsonwebtoken::EncodingKey::from_secret(self.secret.as_bytes()).unwrap();
+        jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap()
     }
 
     // The child is kept in `children` and waited for in `kill`, which `Drop` calls.

@@ -196,9 +196,11 @@ pub async fn orders_completed_and_stock_matches(p: &Platform, summary: &Value) {
     let deadline = Instant::now() + Duration::from_secs(90);
     for id in ids.iter().filter_map(Value::as_str) {
         loop {
+            // The generator's customers own the orders; the admin reads any.
             let order: Value = p
                 .client
                 .get(format!("{}/orders/{id}", p.orders))
+                .bearer_auth(p.admin_token())
                 .send()
                 .await
                 .unwrap()

@@ -1,5 +1,7 @@
 //! Starting and stopping a platform of the test's own with the project's scripts, and
-//! small clients for Prometheus and the load generator.
+//! small clients for Prometheus and the load generator. up.sh makes the platform's token
+//! secret and an admin token in the run directory; the generator seeds with that token
+//! and registers and logs in its own customers.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -108,7 +110,16 @@ impl Platform {
         p
     }
 
-    /// Runs the load generator with the platform's URLs and returns its JSON summary.
+    /// The admin token up.sh wrote.
+    pub fn admin_token(&self) -> String {
+        let path = self.run_dir.join("admin-token");
+        let token = std::fs::read_to_string(&path);
+        let token = token.unwrap_or_else(|e| panic!("link 'make up': no admin token at {}: {e}", path.display()));
+        token.trim().to_owned()
+    }
+
+    /// Runs the load generator with the platform's URLs and admin token and returns its
+    /// JSON summary.
     pub async fn loadgen(&self, name: &str, args: &[&str]) -> Value {
         let json = self.run_dir.join(format!("{name}.json"));
         let port = |k: &str| {
@@ -125,6 +136,7 @@ impl Platform {
             .env("USER_SERVICE_URL", format!("http://127.0.0.1:{}", port("USER_PORT")))
             .env("CATALOG_SERVICE_URL", &self.catalog)
             .env("ORDER_SERVICE_URL", &self.orders)
+            .env("ADMIN_TOKEN_FILE", self.run_dir.join("admin-token"))
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(self.run_dir.join(format!("{name}.log"))).unwrap())
             .status()
