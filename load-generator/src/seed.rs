@@ -177,7 +177,7 @@ async fn create(
         let detail = response.text().await.unwrap_or_default();
         let hint = match status.as_u16() {
             401 => {
-                " (the admin token has expired or was signed with another secret: `make up` mints a fresh one into .run/admin-token)"
+                " (the admin token is malformed, has expired or was signed with another secret: `make up` mints a fresh one into .run/admin-token)"
             }
             403 => " (the token is not an admin token: mint one with `issue-token --role admin`)",
             _ => "",
