@@ -1,10 +1,11 @@
 //! Orders the suite places itself, beside the load generator's, so that it knows each
 //! one's Idempotency-Key and can choose its client timeout: a journey registers a
 //! fresh user (so that the user's orders are exactly the key's orders), logs it in for
-//! its token, looks at the products, and orders with a key it records. An answer that leaves the outcome
-//! unknown (timeout, cut connection, 5xx, "still in progress") is retried with the same
-//! key for a bounded time, as a careful client would; a disconnect journey cuts its
-//! first request short on purpose, and then retries or walks away.
+//! its token, looks at the products, and orders with a key it records. An answer that
+//! leaves the outcome unknown (timeout, cut connection, 5xx, "still in progress") is
+//! retried with the same key for a bounded time, as a careful client would; a
+//! disconnect journey cuts its first request short on purpose, and then retries or
+//! walks away.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -168,20 +169,28 @@ impl Driver {
     /// generator's journey does. `None` when no user could be made or logged in.
     pub async fn prepare(&self) -> Option<(Customer, Vec<(Uuid, u32)>)> {
         let deadline = Instant::now() + RETRY_FOR;
-        let id = Uuid::new_v4().simple();
-        let (email, password) = (format!("chaos-{id}@chaos.test"), format!("pw-{id}"));
-        let body = json!({ "email": email, "name": format!("Chaos {id}"), "password": password });
-        let registered = self.until(deadline, "/users", &body, 201, "id").await;
-        let login = json!({ "email": email, "password": password });
-        let token = match registered {
-            Some(_) => self.until(deadline, "/auth/token", &login, 200, "access_token").await,
-            None => None,
+        // Fresh credentials for every try: a registration whose answer was lost may have
+        // taken the email.
+        let registration = || {
+            let id = Uuid::new_v4().simple();
+            json!({ "email": format!("chaos-{id}@chaos.test"), "name": format!("Chaos {id}"), "password": format!("pw-{id}") })
         };
-        let (Some(id), Some(token)) = (registered.and_then(|id| id.parse().ok()), token) else {
+        let Some((id, registered)) = self.until(deadline, "/users", registration, 201, "id").await else {
             lock(&self.books).no_user += 1;
             return None;
         };
-        let user = Customer { id, token };
+        let login = json!({ "email": registered["email"], "password": registered["password"] });
+        let Some((token, _)) = self
+            .until(deadline, "/auth/token", || login.clone(), 200, "access_token")
+            .await
+        else {
+            lock(&self.books).no_user += 1;
+            return None;
+        };
+        let user = Customer {
+            id: id.parse().ok()?,
+            token,
+        };
         let count = fastrand::usize(1..=3).min(self.products.len());
         let items: Vec<(Uuid, u32)> = fastrand::choose_multiple(self.products.iter(), count)
             .into_iter()
@@ -198,17 +207,30 @@ impl Driver {
         Some((user, items))
     }
 
-    /// POSTs `body` to user-service's `path` until it answers `status` or `deadline`
-    /// passes, and returns `field` of the answer.
-    async fn until(&self, deadline: Instant, path: &str, body: &Value, status: u16, field: &str) -> Option<String> {
+    /// POSTs a `body()` to user-service's `path` until it answers `status` or `deadline`
+    /// passes, and returns `field` of the answer with the body that got it.
+    async fn until(
+        &self,
+        deadline: Instant,
+        path: &str,
+        body: impl Fn() -> Value,
+        status: u16,
+        field: &str,
+    ) -> Option<(String, Value)> {
         loop {
-            let sent = self.client.post(format!("{}{path}", self.user)).json(body).send().await;
+            let body = body();
+            let sent = self
+                .client
+                .post(format!("{}{path}", self.user))
+                .json(&body)
+                .send()
+                .await;
             if let Ok(r) = sent
                 && r.status().as_u16() == status
                 && let Ok(v) = r.json::<Value>().await
                 && let Some(value) = v[field].as_str()
             {
-                return Some(value.to_owned());
+                return Some((value.to_owned(), body));
             }
             if Instant::now() > deadline {
                 return None;
