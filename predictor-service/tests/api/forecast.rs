@@ -118,6 +118,24 @@ async fn unreadable_bodies_are_problems_too() {
 }
 
 #[tokio::test]
+async fn too_many_values_are_named_in_errors_with_the_cap() {
+    // Arrange
+    let app = spawn_app(&format!("http://127.0.0.1:{}", free_port()), &["order-worker"]).await;
+    let body = json!({"step_seconds": 15, "values": vec![1; 100_001], "horizon_steps": 4});
+
+    // Act
+    let resp = app.client.post(app.url("/forecast")).json(&body).send().await.unwrap();
+
+    // Assert
+    let (status, problem) = problem_of(resp).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(
+        problem["errors"]["values"],
+        "more than 100000 values (the cap of this field)"
+    );
+}
+
+#[tokio::test]
 async fn a_body_over_the_route_limit_is_a_413_problem() {
     // Arrange: 4 MiB and one byte of JSON
     let app = spawn_app(&format!("http://127.0.0.1:{}", free_port()), &["order-worker"]).await;
