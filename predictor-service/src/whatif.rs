@@ -48,7 +48,8 @@ pub struct ForecastRequest {
     pub values: Vec<f64>,
     /// Steps to forecast.
     pub horizon_steps: i64,
-    /// One model to use (`last_value`, `seasonal_naive`, `linear`, `seasonal`); default: the
+    /// One model to use (`last_value`, `seasonal_naive`, `linear`, `seasonal`, `holt_winters`,
+    /// `ensemble`); default: the
     /// backtest chooses.
     pub model: Option<String>,
     /// Unix time of the first value (hour-of-day features use it); default 0.
@@ -190,6 +191,37 @@ mod tests {
         let last = MAX_START + steps * MAX_STEP_SECONDS;
         assert!(chrono::DateTime::from_timestamp(last, 0).is_some());
         assert!(chrono::DateTime::from_timestamp(-MAX_START, 0).is_some());
+    }
+
+    #[test]
+    fn fits_at_the_extreme_bounds_do_not_overflow() {
+        // Debug builds panic on overflow. Each corner of `start` and `step_seconds`: the
+        // longest horizon (short history, so the last-value fallback serves), then each model
+        // on a history long enough to be fit and backtested.
+        let corners = [
+            (1, -MAX_START),
+            (MAX_STEP_SECONDS, MAX_START),
+            (MAX_STEP_SECONDS, -MAX_START),
+        ];
+        let values = |n: i32| (0..n).map(|i| 1.0 + f64::from(i % 7)).collect::<Vec<_>>();
+        for (step, start) in corners {
+            let body = json!({
+                "step_seconds": step, "values": values(300), "horizon_steps": MAX_HORIZON_STEPS, "start": start
+            });
+            assert_eq!(run(&request(body).unwrap()).unwrap().path.len(), 10_000);
+            for model in ModelKind::ALL {
+                let body = json!({
+                    "step_seconds": step, "values": values(600), "horizon_steps": 10,
+                    "start": start, "model": model.to_string()
+                });
+                let f = run(&request(body).unwrap()).unwrap();
+                assert_eq!(f.path.len(), 10, "{model}, step {step}, start {start}");
+                eprintln!(
+                    "{model} {step} {start}: {:?} {} {:?}",
+                    f.model, f.fallback, f.fallback_reason
+                );
+            }
+        }
     }
 
     #[test]
