@@ -49,8 +49,7 @@ pub struct ForecastRequest {
     /// Steps to forecast.
     pub horizon_steps: i64,
     /// One model to use (`last_value`, `seasonal_naive`, `linear`, `seasonal`, `holt_winters`,
-    /// `ensemble`); default: the
-    /// backtest chooses.
+    /// `ensemble`); default: the backtest chooses.
     pub model: Option<String>,
     /// Unix time of the first value (hour-of-day features use it); default 0.
     pub start: Option<i64>,
