@@ -118,6 +118,9 @@ pub struct Config {
     /// Shared HTTP flags.
     #[command(flatten)]
     pub http: HttpArgs,
+    /// The token secret: retraining needs an admin token.
+    #[command(flatten)]
+    pub auth: service_kit::auth::AuthArgs,
 }
 
 impl Default for Config {
@@ -144,6 +147,7 @@ impl Default for Config {
             kubernetes_namespace: None,
             service_config: None,
             http: HttpArgs::default(),
+            auth: service_kit::auth::AuthArgs::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! request path; the answer is 202 and `/models/status` shows the new `last_trained`. A
 //! service is retrained at most once per `--retrain-min-interval` (429 sooner): a selection
 //! backtests every model, and a caller in a loop must not keep the refresh loop on it.
+//! Retraining takes an admin token.
 
 use std::time::Instant;
 
@@ -13,6 +14,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use service_kit::ApiJson;
+use service_kit::auth::Admin;
 use service_kit::problem::ApiPath;
 
 use crate::error::Error;
@@ -68,6 +70,7 @@ struct RetrainAccepted {
 }
 
 async fn retrain_model(
+    _admin: Admin,
     State(state): State<AppState>,
     ApiPath(service): ApiPath<String>,
 ) -> Result<(StatusCode, ApiJson<RetrainAccepted>), Error> {

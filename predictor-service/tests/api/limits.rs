@@ -10,11 +10,16 @@ use serde_json::json;
 use service_kit::testing::{free_port, problem_of};
 use service_kit::{HttpArgs, Readiness, Server};
 
-use crate::helpers::{TestApp, service_config_file, spawn_app_with};
+use crate::helpers::{TestApp, service_config_file, spawn_app, spawn_app_with};
 
 /// Serves `state`'s router on a free loopback port (no refresh loop: nothing to refresh).
 async fn serve(state: AppState) -> TestApp {
-    let router = predictor_service::app(state, Readiness::new(), &HttpArgs::default());
+    let router = predictor_service::app(
+        state,
+        Readiness::new(),
+        &HttpArgs::default(),
+        &service_kit::testing::auth_key(),
+    );
     let server = Server::bind("127.0.0.1", 0, router).await.unwrap();
     let base = format!("http://127.0.0.1:{}", server.port());
     tokio::spawn(server.run(std::future::pending()));
@@ -72,7 +77,12 @@ async fn a_second_retrain_too_soon_is_429_with_retry_after() {
         Some(service_config_file("retrain", &requests)),
     )
     .await;
-    let retrain = |service: &str| app.client.post(app.url(&format!("/models/{service}/retrain"))).send();
+    let retrain = |service: &str| {
+        app.client
+            .post(app.url(&format!("/models/{service}/retrain")))
+            .header("authorization", service_kit::testing::admin_bearer())
+            .send()
+    };
 
     // Act
     let first = retrain("retrain-a").await.unwrap();
@@ -87,4 +97,37 @@ async fn a_second_retrain_too_soon_is_429_with_retry_after() {
     assert_eq!(status, 429, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("retrain-a"), "{problem}");
     assert_eq!(other.status(), 202, "each service has its own interval");
+}
+
+#[tokio::test]
+async fn retraining_takes_an_admin_token() {
+    use service_kit::auth::Role;
+    use service_kit::testing::bearer;
+    let prometheus = format!("http://127.0.0.1:{}", service_kit::testing::free_port());
+    let app = spawn_app(&prometheus, &["catalog-service"]).await;
+    let retrain = app.url("/models/catalog-service/retrain");
+    let (status, _) = problem_of(app.client.post(&retrain).send().await.unwrap()).await;
+    assert_eq!(status, 401, "no token");
+    for role in [Role::Customer, Role::Service] {
+        let resp = app
+            .client
+            .post(&retrain)
+            .header("authorization", bearer("x", role))
+            .send()
+            .await;
+        let (status, body) = problem_of(resp.unwrap()).await;
+        assert_eq!(status, 403, "{role}: {body}");
+    }
+    let other_key = service_kit::auth::AuthKey::from_secret(&[7u8; 32]).unwrap();
+    let forged = other_key
+        .issue("admin", Role::Admin, std::time::Duration::from_secs(60))
+        .unwrap();
+    let resp = app.client.post(&retrain).bearer_auth(forged).send().await;
+    assert_eq!(problem_of(resp.unwrap()).await.0, 401, "signed with another key");
+    let resp = app
+        .client
+        .post(&retrain)
+        .header("authorization", service_kit::testing::admin_bearer())
+        .send();
+    assert_eq!(resp.await.unwrap().status(), 202);
 }
