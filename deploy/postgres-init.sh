@@ -24,6 +24,6 @@ CREATE DATABASE users OWNER users;
 CREATE DATABASE catalog OWNER catalog;
 CREATE DATABASE orders OWNER orders;
 REVOKE ALL ON DATABASE users, catalog, orders FROM PUBLIC;
--- Nor may they create objects in the maintenance database.
+-- Nor to the maintenance database.
 REVOKE ALL ON DATABASE postgres FROM PUBLIC;
 SQL

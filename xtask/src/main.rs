@@ -82,7 +82,7 @@ enum Command {
         /// Files to read.
         paths: Vec<PathBuf>,
     },
-    /// One JSON line per ScaledObject/Rollout/AnalysisTemplate, for deploy/crd_schemas.py.
+    /// One JSON line per ScaledObject/TriggerAuthentication/Rollout/AnalysisTemplate, for deploy/crd_schemas.py.
     CrdJson {
         /// Files to read.
         paths: Vec<PathBuf>,
