@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks every deployment and monitoring file offline, with the real tools: the
-# Dockerfile, docker-compose.yml, k8s/ (with keda/ and gitops/), and monitoring/.
+# Dockerfile, docker-compose.yml, k8s/ (with keda/, gitops/ and secrets/), and
+# monitoring/; and that no password, key or token is committed in them.
 # No Docker engine, no cluster, no network but the package registries: what the
 # tools need is installed on first use (apt for promtool and amtool, a private venv
 # for the Python validators, npm for the Argo CD models) and reused afterwards.
@@ -173,6 +174,11 @@ xtask hpa-behavior "kubectl kustomize k8s=$WORK/k8s.yaml" "k8s as Argo CD render
 # manifests read is one k8s/secrets/ generates.
 xtask secrets --generated "$WORK/secrets.yaml" \
     "$WORK/k8s.yaml" "$WORK/argocd.yaml" "${KEDA_FILES[@]}" "${GITOPS_FILES[@]}"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    committed=$(git ls-files -- .env 'k8s/secrets/*.env')
+    [ -z "$committed" ] || die "generated secrets are committed: $committed (git rm --cached them)"
+    echo "  ok: .env and k8s/secrets/*.env are not committed"
+fi
 
 # ---------------------------------------------------------------- metric names
 log "metric names (dashboards, rules, adapter rules, HPAs, ScaledObjects, analyses)"
