@@ -35,6 +35,7 @@ pub struct NewUserRequest {
     /// Display name.
     pub name: String,
     /// 8 to 128 characters; stored only as a hash, never returned.
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 128)]
     pub password: RawPassword,
 }
 

@@ -15,10 +15,10 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 128;
 
 /// A password as the client sent it, unchecked. Its `Debug` hides it, so that a request
-/// logged with `?` cannot leak it; it has no `Serialize`.
-#[derive(Clone, Deserialize, utoipa::ToSchema)]
+/// logged with `?` cannot leak it; it has no `Serialize`. The request types describe it
+/// in the contract as a string (`#[schema(value_type = String, format = Password)]`).
+#[derive(Clone, Deserialize)]
 #[serde(transparent)]
-#[schema(value_type = String, format = Password, min_length = 8, max_length = 128)]
 pub struct RawPassword(String);
 
 impl RawPassword {

@@ -24,6 +24,7 @@ pub struct TokenRequest {
     /// The email the user registered with (any case).
     pub email: String,
     /// The user's password.
+    #[schema(value_type = String, format = Password)]
     pub password: RawPassword,
 }
 
