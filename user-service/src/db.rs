@@ -66,22 +66,25 @@ pub async fn credentials(db: &PgPool, email: &str) -> Result<Option<(Uuid, Optio
 /// One user, or `None`.
 pub async fn get(db: &PgPool, id: Uuid) -> Result<Option<User>> {
     // language=PostgreSQL
-    let row: Option<UserRow> = sqlx::query_as("SELECT id, email, name, created_at, updated_at, version FROM users WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
+    let row: Option<UserRow> =
+        sqlx::query_as("SELECT id, email, name, created_at, updated_at, version FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
     Ok(row.map(User::from))
 }
 
 /// A page of users in registration order.
 pub async fn list(db: &PgPool, limit: i64, offset: i64) -> Result<Vec<User>> {
     // language=PostgreSQL
-    let rows: Vec<UserRow> = sqlx::query_as("SELECT id, email, name, created_at, updated_at, version FROM users
-         ORDER BY created_at, id LIMIT $1 OFFSET $2")
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(db)
-        .await?;
+    let rows: Vec<UserRow> = sqlx::query_as(
+        "SELECT id, email, name, created_at, updated_at, version FROM users
+         ORDER BY created_at, id LIMIT $1 OFFSET $2",
+    )
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await?;
     Ok(rows.into_iter().map(User::from).collect())
 }
 

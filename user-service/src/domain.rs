@@ -182,9 +182,17 @@ mod tests {
 
     #[test]
     fn short_password_is_reported_with_the_other_fields() {
-        let p = new_with("nope", "Ada", "short").err().unwrap_or_else(|| panic!("accepted"));
-        assert!(p.errors.contains_key("password") && p.errors.contains_key("email"), "{p:?}");
-        assert!(!format!("{p:?}").contains("short\""), "the password is not echoed: {p:?}");
+        let p = new_with("nope", "Ada", "short")
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
+        assert!(
+            p.errors.contains_key("password") && p.errors.contains_key("email"),
+            "{p:?}"
+        );
+        assert!(
+            !format!("{p:?}").contains("short\""),
+            "the password is not echoed: {p:?}"
+        );
         assert!(new_with("a@b.co", "Ada", &"x".repeat(129)).is_err());
         assert!(new_with("a@b.co", "Ada", &"x".repeat(128)).is_ok());
     }

@@ -88,7 +88,8 @@ impl IntoResponse for Error {
         let problem = match self {
             Self::Auth(e) => return e.into_response(),
             Self::BadCredentials => {
-                let mut response = Problem::new(StatusCode::UNAUTHORIZED, Self::BadCredentials.to_string()).into_response();
+                let mut response =
+                    Problem::new(StatusCode::UNAUTHORIZED, Self::BadCredentials.to_string()).into_response();
                 // A 401 names the scheme that would succeed: the token this route hands out.
                 response
                     .headers_mut()

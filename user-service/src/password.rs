@@ -132,7 +132,10 @@ mod tests {
     fn length_is_checked_in_characters() {
         assert!(RawPassword::new("x".repeat(7)).parse().is_err());
         assert!(RawPassword::new("x".repeat(8)).parse().is_ok());
-        assert!(RawPassword::new("é".repeat(128)).parse().is_ok(), "256 bytes, 128 chars");
+        assert!(
+            RawPassword::new("é".repeat(128)).parse().is_ok(),
+            "256 bytes, 128 chars"
+        );
         assert!(RawPassword::new("x".repeat(129)).parse().is_err());
         assert!(RawPassword::new("").parse().is_err());
     }
@@ -152,10 +155,18 @@ mod tests {
         assert!(!format!("{hashed:?}").contains("argon2"));
         let dummy = DummyHash::new().await.unwrap();
         let stored = Some(hashed.as_str().to_owned());
-        assert!(verify(RawPassword::new("correct horse"), stored.clone(), &dummy).await.unwrap());
+        assert!(
+            verify(RawPassword::new("correct horse"), stored.clone(), &dummy)
+                .await
+                .unwrap()
+        );
         assert!(!verify(RawPassword::new("wrong horse"), stored, &dummy).await.unwrap());
         // No user: never a match, not even with the dummy's own password.
         assert!(!verify(RawPassword::new("correct horse"), None, &dummy).await.unwrap());
-        assert!(!verify(RawPassword::new("x"), Some("not a phc string".into()), &dummy).await.unwrap());
+        assert!(
+            !verify(RawPassword::new("x"), Some("not a phc string".into()), &dummy)
+                .await
+                .unwrap()
+        );
     }
 }

@@ -26,7 +26,11 @@ async fn assert_401(resp: reqwest::Response, what: &str) -> Value {
     let challenge = resp.headers().get("www-authenticate").cloned();
     let (status, body) = problem_of(resp).await;
     assert_eq!(status, 401, "{what}: {body}");
-    assert_eq!(challenge.as_ref().map(|v| v.to_str().unwrap()), Some("Bearer"), "{what}");
+    assert_eq!(
+        challenge.as_ref().map(|v| v.to_str().unwrap()),
+        Some("Bearer"),
+        "{what}"
+    );
     body
 }
 
@@ -56,7 +60,12 @@ fn tampered(token: &str, subject: &str) -> String {
     let token = token.trim_start_matches("Bearer ");
     let mut parts: Vec<&str> = token.split('.').collect();
     let other = bearer(subject, Role::Customer);
-    let other_claims = other.trim_start_matches("Bearer ").split('.').nth(1).unwrap().to_owned();
+    let other_claims = other
+        .trim_start_matches("Bearer ")
+        .split('.')
+        .nth(1)
+        .unwrap()
+        .to_owned();
     parts[1] = &other_claims;
     format!("Bearer {}", parts.join("."))
 }
@@ -72,7 +81,10 @@ async fn no_expired_or_forged_token_is_401_on_every_guarded_route() {
         ("forged", Some(forged())),
         ("tampered", Some(tampered(&own, &uuid::Uuid::new_v4().to_string()))),
         ("not a JWT", Some("Bearer not.a.token".to_owned())),
-        ("another scheme", Some(format!("Basic {}", own.trim_start_matches("Bearer ")))),
+        (
+            "another scheme",
+            Some(format!("Basic {}", own.trim_start_matches("Bearer "))),
+        ),
     ];
 
     for (what, authorization) in &cases {
@@ -84,10 +96,19 @@ async fn no_expired_or_forged_token_is_401_on_every_guarded_route() {
             assert_401(resp, &format!("{what}: {method} {path}")).await;
         }
     }
-    let body = assert_401(app.call(Method::GET, "/users", Some(&expired("admin")), None).await, "expired").await;
+    let body = assert_401(
+        app.call(Method::GET, "/users", Some(&expired("admin")), None).await,
+        "expired",
+    )
+    .await;
     assert!(body["detail"].as_str().unwrap().contains("expired"), "{body}");
     // Nothing changed: the user is still there, under its own name.
-    let me: Value = app.call(Method::GET, &format!("/users/{id}"), Some(&own), None).await.json().await.unwrap();
+    let me: Value = app
+        .call(Method::GET, &format!("/users/{id}"), Some(&own), None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["name"], "Someone");
 }
 
@@ -126,7 +147,9 @@ async fn only_admins_list_users_and_services_may_not_touch_them() {
 
     // Act
     let as_customer = app.call(Method::GET, "/users", Some(&customer), None).await;
-    let as_admin = app.call(Method::GET, "/users", Some(&testing::admin_bearer()), None).await;
+    let as_admin = app
+        .call(Method::GET, "/users", Some(&testing::admin_bearer()), None)
+        .await;
 
     // Assert
     assert_eq!(problem_of(as_customer).await.0, 403);
@@ -146,10 +169,17 @@ async fn an_admin_reads_changes_and_deletes_any_user() {
     let path = format!("/users/{id}");
     let admin = testing::admin_bearer();
     assert_eq!(app.call(Method::GET, &path, Some(&admin), None).await.status(), 200);
-    let patched = app.call(Method::PATCH, &path, Some(&admin), Some(json!({"name": "Dan"}))).await;
+    let patched = app
+        .call(Method::PATCH, &path, Some(&admin), Some(json!({"name": "Dan"})))
+        .await;
     assert_eq!(patched.status(), 200);
     assert_eq!(app.call(Method::DELETE, &path, Some(&admin), None).await.status(), 204);
-    assert_eq!(problem_of(app.call(Method::GET, &path, Some(&admin), None).await).await.0, 404);
+    assert_eq!(
+        problem_of(app.call(Method::GET, &path, Some(&admin), None).await)
+            .await
+            .0,
+        404
+    );
 }
 
 #[tokio::test]
@@ -177,12 +207,17 @@ async fn register_log_in_and_use_the_token_on_ones_own_user() {
     let read = app.call(Method::GET, &path, Some(&own), None).await;
     assert_eq!(read.status(), 200);
     assert_eq!(read.headers()["etag"], "\"1\"", "ETags are unchanged");
-    let patched = app.call(Method::PATCH, &path, Some(&own), Some(json!({"name": "Erin"}))).await;
+    let patched = app
+        .call(Method::PATCH, &path, Some(&own), Some(json!({"name": "Erin"})))
+        .await;
     assert_eq!(patched.status(), 200);
     assert_eq!(patched.headers()["etag"], "\"2\"");
     assert_eq!(app.call(Method::DELETE, &path, Some(&own), None).await.status(), 204);
     // The token outlives its user (it cannot be revoked), but finds nothing.
-    assert_eq!(problem_of(app.call(Method::GET, &path, Some(&own), None).await).await.0, 404);
+    assert_eq!(
+        problem_of(app.call(Method::GET, &path, Some(&own), None).await).await.0,
+        404
+    );
     assert_eq!(problem_of(app.login("erin@example.org", PASSWORD).await).await.0, 401);
 }
 
@@ -209,8 +244,20 @@ async fn the_password_is_in_no_response() {
     let (id, own) = app.customer("hank@example.org").await;
     let path = format!("/users/{id}");
     let mut bodies = vec![created];
-    bodies.push(app.call(Method::GET, &path, Some(&own), None).await.text().await.unwrap());
-    bodies.push(app.call(Method::GET, &path, Some(&own), None).await.text().await.unwrap()); // cached
+    bodies.push(
+        app.call(Method::GET, &path, Some(&own), None)
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    bodies.push(
+        app.call(Method::GET, &path, Some(&own), None)
+            .await
+            .text()
+            .await
+            .unwrap(),
+    ); // cached
     bodies.push(
         app.call(Method::PATCH, &path, Some(&own), Some(json!({"name": "H"})))
             .await
@@ -235,7 +282,14 @@ async fn the_password_is_in_no_response() {
         assert!(!body.contains("argon2") && !body.contains("password_hash"), "{body}");
     }
     // Nor can a PATCH set one through the user's fields.
-    let resp = app.call(Method::PATCH, &path, Some(&own), Some(json!({"password": "new password"}))).await;
+    let resp = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&own),
+            Some(json!({"password": "new password"})),
+        )
+        .await;
     assert_eq!(problem_of(resp).await.0, 422);
 }
 
@@ -276,7 +330,13 @@ async fn malformed_logins_are_problems() {
         let (status, problem) = problem_of(post(body).await.unwrap()).await;
         assert_eq!(status, want, "{body} -> {problem}");
     }
-    let text = app.anonymous.post(app.url("/auth/token")).body("x").send().await.unwrap();
+    let text = app
+        .anonymous
+        .post(app.url("/auth/token"))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(problem_of(text).await.0, 415);
 }
 

@@ -34,15 +34,17 @@ async fn the_contract_lists_every_route_with_its_security() {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{doc}");
     let paths = doc["paths"].as_object().unwrap();
     for (method, path, secured) in ROUTES {
-        let op = &paths
-            .get(*path)
-            .unwrap_or_else(|| panic!("{path} is missing"))[*method];
+        let op = &paths.get(*path).unwrap_or_else(|| panic!("{path} is missing"))[*method];
         assert!(op.is_object(), "{method} {path} is missing");
         let security = op["security"].as_array().map(Vec::as_slice).unwrap_or_default();
         let bearer = security.iter().any(|s| s.get("bearer").is_some());
         assert_eq!(bearer, *secured, "{method} {path}: security {security:?}");
         let responses = op["responses"].as_object().unwrap();
-        assert_eq!(responses.contains_key("401"), *secured || *path == "/auth/token", "{method} {path}");
+        assert_eq!(
+            responses.contains_key("401"),
+            *secured || *path == "/auth/token",
+            "{method} {path}"
+        );
         assert_eq!(responses.contains_key("403"), *secured, "{method} {path}");
     }
     let listed: Vec<(String, String)> = paths
@@ -54,7 +56,11 @@ async fn the_contract_lists_every_route_with_its_security() {
                 .map(|m| ((*m).to_owned(), path.clone()))
         })
         .collect();
-    assert_eq!(listed.len(), ROUTES.len(), "operations the service does not have: {listed:?}");
+    assert_eq!(
+        listed.len(),
+        ROUTES.len(),
+        "operations the service does not have: {listed:?}"
+    );
     // What each operation answers beyond the shell's errors.
     let status = |method: &str, path: &str, code: &str| paths[path][method]["responses"].get(code).is_some();
     assert!(status("post", "/users", "201") && status("post", "/users", "409"));
@@ -62,11 +68,23 @@ async fn the_contract_lists_every_route_with_its_security() {
     assert!(status("delete", "/users/{id}", "204"));
     assert!(status("post", "/auth/token", "200"));
     let schemas = &doc["components"]["schemas"];
-    for schema in ["User", "NewUserRequest", "UpdateUserRequest", "UserPage", "TokenRequest", "TokenResponse", "Problem"] {
+    for schema in [
+        "User",
+        "NewUserRequest",
+        "UpdateUserRequest",
+        "UserPage",
+        "TokenRequest",
+        "TokenResponse",
+        "Problem",
+    ] {
         assert!(schemas[schema].is_object(), "schema {schema} missing");
     }
     let password = &schemas["NewUserRequest"]["properties"]["password"];
-    assert_eq!((&password["minLength"], &password["format"]), (&8.into(), &"password".into()), "{password}");
+    assert_eq!(
+        (&password["minLength"], &password["format"]),
+        (&8.into(), &"password".into()),
+        "{password}"
+    );
     assert!(
         schemas["User"]["properties"].get("password").is_none(),
         "a user has no password field"
