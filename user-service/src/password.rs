@@ -4,10 +4,32 @@
 //!
 //! Hashing and verifying cost tens of milliseconds of CPU each, on purpose: both run on
 //! tokio's blocking pool so that a login does not stall the other requests of its
-//! worker thread.
+//! worker thread, and at most one per core at a time ([`HASHING`]).
+
+use std::num::NonZero;
+use std::sync::LazyLock;
 
 use argon2::{Argon2, PasswordHasher as _, PasswordVerifier as _};
 use serde::Deserialize;
+use tokio::sync::Semaphore;
+
+/// Hashes running at once. Each holds 19 MiB (Argon2id's default memory cost) and a
+/// core; unbounded, a burst of logins would get up to 512 of them (tokio's blocking
+/// pool) and the memory they need. The others wait their turn, within the request's
+/// timeout.
+static HASHING: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, NonZero::get)));
+
+/// Runs `work` on the blocking pool once a [`HASHING`] permit is free. The permit goes
+/// with the work, so a request that gives up waiting does not free it early.
+async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+    let permit = HASHING.acquire().await?;
+    Ok(tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await?)
+}
 
 /// Fewest characters a password may have.
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -75,7 +97,7 @@ impl std::fmt::Debug for PasswordHash {
 
 /// Hashes `password` with a fresh random salt, on the blocking pool.
 pub async fn hash(password: Password) -> anyhow::Result<PasswordHash> {
-    tokio::task::spawn_blocking(move || hash_now(password.0.as_bytes())).await?
+    hashing(move || hash_now(password.0.as_bytes())).await?
 }
 
 fn hash_now(password: &[u8]) -> anyhow::Result<PasswordHash> {
@@ -105,7 +127,7 @@ impl DummyHash {
 /// as a mismatch.
 pub async fn verify(password: RawPassword, stored: Option<String>, dummy: &DummyHash) -> anyhow::Result<bool> {
     let dummy = dummy.0.0.clone();
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         let exists = stored.is_some();
         let phc = stored.unwrap_or(dummy);
         let matched = match Argon2::default().verify_password(password.0.as_bytes(), phc.as_str()) {
@@ -119,7 +141,6 @@ pub async fn verify(password: RawPassword, stored: Option<String>, dummy: &Dummy
         exists && matched
     })
     .await
-    .map_err(Into::into)
 }
 
 #[cfg(test)]
