@@ -7,5 +7,6 @@ mod cache;
 mod coherence;
 mod conditional;
 mod helpers;
+mod login;
 mod openapi;
 mod users;
