@@ -19,6 +19,7 @@ pub const SERVICE: &str = "predictor-service";
 /// a task of the current runtime: it ends with the process (or with a test's runtime).
 pub async fn build(config: Config) -> anyhow::Result<Server> {
     config.validate().context("invalid configuration")?;
+    let key = config.auth.key()?;
     let targets = crate::targets::targets(&config).context("invalid service configuration")?;
     let prometheus = Prometheus::new(&config.prometheus_url, config.prometheus_timeout)?;
     let config = Arc::new(config);
@@ -34,17 +35,21 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         async move { prometheus.ready().await }
     });
     let router = app(
-        AppState {
-            shared,
-            config: Arc::clone(&config),
-        },
+        AppState::new(shared, Arc::clone(&config)),
         readiness,
         &config.http,
+        &key,
     );
     Server::bind(&config.http.host, config.port, router).await
 }
 
 /// The whole router, usable without a socket.
-pub fn app(state: AppState, readiness: Readiness, http: &service_kit::HttpArgs) -> Router {
-    service_kit::http::finish(SERVICE, crate::routes::router().with_state(state), readiness, http)
+pub fn app(
+    state: AppState,
+    readiness: Readiness,
+    http: &service_kit::HttpArgs,
+    key: &service_kit::auth::AuthKey,
+) -> Router {
+    let routes = crate::routes::router().with_state(state).layer(key.layer());
+    service_kit::http::finish(SERVICE, routes, readiness, http)
 }
