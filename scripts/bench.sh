@@ -25,6 +25,8 @@ wrk_cost() {
     local before out
     before=$(ticks "$2")
     out=$(wrk -t2 -c64 -d"${SECS}s" "${@:3}" "$1")
+    # A refused token would be measured as fast 401s: say so rather than print a rate.
+    if grep -q 'Non-2xx' <<<"$out"; then log "WARNING: $1 answered errors: $(grep 'Non-2xx' <<<"$out" | xargs)"; fi
     echo "$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")" \
         "$(calc "round(($(ticks "$2") - $before) * 1e4 / $(awk '/requests in/ {print $1}' <<<"$out"), 2)")"
 }
