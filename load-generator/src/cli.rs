@@ -148,8 +148,8 @@ pub struct RunArgs {
         default_value = "http://127.0.0.1:8003"
     )]
     pub order_url: String,
-    /// Admin token for --seed (products and stock are admin writes). Customers need none:
-    /// the run registers its own and logs them in.
+    /// Admin token for --seed (products and stock are admin writes). The shop scenarios need no
+    /// other: the run registers its own customers and logs them in.
     #[arg(long, global = true, env = "ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<Bearer>,
     /// File holding the admin token, e.g. .run/admin-token (`make up` writes it); wins over
