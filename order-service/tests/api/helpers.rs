@@ -61,6 +61,7 @@ pub(crate) async fn start_catalog() -> (String, testing::TestDatabase) {
         },
         cache_ttl: Duration::from_secs(60),
         http: HttpArgs::default(),
+        auth: service_kit::auth::AuthArgs::with_secret(testing::AUTH_SECRET),
     };
     let server = catalog_service::build(config).await.unwrap();
     let url = format!("http://127.0.0.1:{}", server.port());
