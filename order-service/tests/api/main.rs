@@ -3,10 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod auth;
 mod faults;
 mod helpers;
 mod idempotency;
 mod journey;
+mod openapi;
 mod reconcile;
 mod saga;
 mod worker;
