@@ -9,7 +9,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use service_kit::testing::problem_of;
 
-use crate::helpers::{Platform, customer, start_orders};
+use crate::helpers::{Platform, start_orders};
+use crate::tokens::customer;
 
 #[tokio::test]
 async fn user_service_down_is_a_503_and_no_order() {

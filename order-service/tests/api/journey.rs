@@ -6,7 +6,8 @@ use serde_json::Value;
 use service_kit::testing::problem_of;
 use uuid::Uuid;
 
-use crate::helpers::{Platform, customer, id_of};
+use crate::helpers::{Platform, id_of};
+use crate::tokens::customer;
 
 #[tokio::test]
 async fn an_order_reserves_stock_is_priced_stored_queued_and_completed() {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod credentials;
 mod faults;
 mod helpers;
 mod idempotency;
@@ -11,4 +12,5 @@ mod journey;
 mod openapi;
 mod reconcile;
 mod saga;
+mod tokens;
 mod worker;

@@ -12,7 +12,8 @@ use serde_json::Value;
 use service_kit::testing::problem_of;
 use uuid::Uuid;
 
-use crate::helpers::{Platform, customer, id_of, serve_orders, start_orders, test_reconciler};
+use crate::helpers::{Platform, id_of, serve_orders, start_orders, test_reconciler};
+use crate::tokens::customer;
 
 /// Forwards to the real catalog, each reserve `delay` late: a saga slow enough to be
 /// cut by the client midway.
