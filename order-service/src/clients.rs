@@ -100,11 +100,14 @@ impl Downstream {
         })
     }
 
-    /// The `Authorization` value for the catalog.
-    fn service_bearer(&self) -> Result<String, CallError> {
-        self.token
-            .bearer()
-            .map_err(|e| CallError::Unavailable(format!("cannot mint the service token: {e}")))
+    /// The `Authorization` value for the catalog, marked sensitive so that no debug
+    /// output of the request shows it.
+    fn service_bearer(&self) -> Result<HeaderValue, CallError> {
+        let cannot = |e: String| CallError::Unavailable(format!("cannot mint the service token: {e}"));
+        let bearer = self.token.bearer().map_err(|e| cannot(e.to_string()))?;
+        let mut value = HeaderValue::try_from(bearer).map_err(|e| cannot(e.to_string()))?;
+        value.set_sensitive(true);
+        Ok(value)
     }
 
     /// The deadline of a call starting now, no later than `cap` when given.
@@ -127,7 +130,11 @@ impl Downstream {
         let build = || {
             let req = self.http.get(&url);
             match authorization {
-                Some(a) => req.header(header::AUTHORIZATION, a.clone()),
+                Some(a) => {
+                    let mut a = a.clone();
+                    a.set_sensitive(true);
+                    req.header(header::AUTHORIZATION, a)
+                }
                 None => req,
             }
         };
@@ -150,7 +157,12 @@ impl Downstream {
         let url = format!("{}/products/{product_id}/reserve", self.catalog);
         let body = json!({ "order_id": order_id, "quantity": quantity });
         let bearer = self.service_bearer()?;
-        let build = || self.http.post(&url).header(header::AUTHORIZATION, &bearer).json(&body);
+        let build = || {
+            self.http
+                .post(&url)
+                .header(header::AUTHORIZATION, bearer.clone())
+                .json(&body)
+        };
         let resp = self.send(build, rid, "catalog-service", until).await?;
         resp.json()
             .await
@@ -165,7 +177,12 @@ impl Downstream {
         let body = json!({ "order_id": order_id });
         let until = self.deadline(None);
         let bearer = self.service_bearer()?;
-        let build = || self.http.post(&url).header(header::AUTHORIZATION, &bearer).json(&body);
+        let build = || {
+            self.http
+                .post(&url)
+                .header(header::AUTHORIZATION, bearer.clone())
+                .json(&body)
+        };
         match self.send(build, rid, "catalog-service", until).await {
             Ok(resp) => resp
                 .json::<Released>()
