@@ -94,6 +94,19 @@ pub struct Config {
         value_parser = service_kit::duration::parse
     )]
     pub retrain: Duration,
+    /// Fits requests may run at once (`POST /forecast`, `GET /predict?horizon=`); one more
+    /// is answered 503 with `Retry-After`. Default: the number of CPUs.
+    #[arg(long, env = "PREDICTOR_MAX_CONCURRENT_FITS", default_value_t = default_fit_slots())]
+    pub max_concurrent_fits: usize,
+    /// Shortest time between two `POST /models/{service}/retrain` of one service; a sooner
+    /// one is answered 429 with `Retry-After`. 0s lets every request through.
+    #[arg(
+        long,
+        env = "PREDICTOR_RETRAIN_MIN_INTERVAL",
+        default_value = "60s",
+        value_parser = service_kit::duration::parse
+    )]
+    pub retrain_min_interval: Duration,
     /// Kubernetes namespace of the services; when set, exported series carry `namespace` and
     /// `deployment` labels so Prometheus Adapter can attach them to the Deployment.
     #[arg(long, env = "KUBERNETES_NAMESPACE")]
@@ -126,11 +139,18 @@ impl Default for Config {
             step_seconds: 15,
             refresh: Duration::from_secs(15),
             retrain: Duration::from_secs(300),
+            max_concurrent_fits: default_fit_slots(),
+            retrain_min_interval: Duration::from_secs(60),
             kubernetes_namespace: None,
             service_config: None,
             http: HttpArgs::default(),
         }
     }
+}
+
+/// One fit slot per CPU: a fit is CPU-bound, so more at once only makes each slower.
+pub fn default_fit_slots() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 /// Most points Prometheus returns for one range query.
@@ -167,6 +187,9 @@ impl Config {
     /// Refuses settings that would make the exported peak meaningless; run at start-up.
     pub fn validate(&self) -> anyhow::Result<()> {
         check_quantile(self.quantile).map_err(|e| anyhow::anyhow!("--quantile: {e}"))?;
+        if self.max_concurrent_fits == 0 {
+            anyhow::bail!("--max-concurrent-fits must be at least 1");
+        }
         let step = self.effective_step_seconds();
         if self.step_seconds <= 0 || self.season_step_seconds <= 0 {
             anyhow::bail!("--step and --season-step must be positive");
@@ -274,6 +297,42 @@ mod tests {
             (d.lead_seconds, d.step_seconds)
         );
         assert_eq!(parsed.http.request_timeout, d.http.request_timeout);
+        assert_eq!(
+            (parsed.max_concurrent_fits, parsed.retrain_min_interval),
+            (d.max_concurrent_fits, d.retrain_min_interval)
+        );
+    }
+
+    #[test]
+    fn limits_are_read_from_flags_and_refused_when_meaningless() {
+        use clap::Parser as _;
+        let c = Config::try_parse_from([
+            "predictor-service",
+            "--max-concurrent-fits",
+            "3",
+            "--retrain-min-interval",
+            "2m",
+        ])
+        .unwrap();
+        assert_eq!(c.max_concurrent_fits, 3);
+        assert_eq!(c.retrain_min_interval, Duration::from_secs(120));
+        assert!(c.validate().is_ok());
+        for bad in [["--max-concurrent-fits", "-1"], ["--retrain-min-interval", "60"]] {
+            assert!(
+                Config::try_parse_from(["predictor-service", bad[0], bad[1]]).is_err(),
+                "{bad:?}"
+            );
+        }
+        let none = Config {
+            max_concurrent_fits: 0,
+            ..Config::default()
+        };
+        assert!(
+            none.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("--max-concurrent-fits")
+        );
     }
 
     #[test]

@@ -6,14 +6,16 @@
 //! service, over `service_kit::prometheus`), `worker` (the refresh loop, fits in
 //! `spawn_blocking`), `peak` (the lead-time peak the HPA reads, and the stitching of the two
 //! history queries), `training` (the bucket models), `capacity` (observed replicas and request,
-//! and the utilization arithmetic), `prediction` (the JSON answer), `state` (what requests read), `metrics`, `whatif` (`POST
-//! /forecast`), `routes` and `startup`.
+//! and the utilization arithmetic), `prediction` (the JSON answer), `state` (what requests
+//! read), `metrics`, `limits` (fit slots and the retrain rate limit), `whatif` (`POST
+//! /forecast`: its bounds, and its values capped while parsed), `routes` and `startup`.
 
 pub mod capacity;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod evaluation;
+pub mod limits;
 pub mod metrics;
 pub mod peak;
 pub mod prediction;

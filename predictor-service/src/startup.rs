@@ -33,14 +33,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         let prometheus = prometheus.clone();
         async move { prometheus.ready().await }
     });
-    let router = app(
-        AppState {
-            shared,
-            config: Arc::clone(&config),
-        },
-        readiness,
-        &config.http,
-    );
+    let router = app(AppState::new(shared, Arc::clone(&config)), readiness, &config.http);
     Server::bind(&config.http.host, config.port, router).await
 }
 

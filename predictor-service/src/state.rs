@@ -14,6 +14,7 @@ use forecast::training::Trained;
 
 use crate::capacity::Observed;
 use crate::config::Config;
+use crate::limits::{FitSlots, RetrainLimiter};
 use crate::prediction::Prediction;
 use crate::targets::Target;
 
@@ -24,6 +25,22 @@ pub struct AppState {
     pub shared: Arc<Shared>,
     /// The configuration (horizon and step, for `?horizon=`).
     pub config: Arc<Config>,
+    /// The fits requests may run at once.
+    pub fits: FitSlots,
+    /// When each service may be retrained again.
+    pub retrains: Arc<RetrainLimiter>,
+}
+
+impl AppState {
+    /// The state over `shared`, with the limits `config` sets.
+    pub fn new(shared: Arc<Shared>, config: Arc<Config>) -> Self {
+        Self {
+            fits: FitSlots::new(config.max_concurrent_fits),
+            retrains: Arc::new(RetrainLimiter::new(config.retrain_min_interval)),
+            shared,
+            config,
+        }
+    }
 }
 
 /// What is known about one forecast service.
@@ -114,6 +131,11 @@ impl Shared {
     /// Records that Prometheus answered.
     pub fn mark_prometheus_answered(&self) {
         self.prometheus_answered.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether `service` is among those forecast.
+    pub fn knows(&self, service: &str) -> bool {
+        self.read().contains_key(service)
     }
 
     /// Asks for a retrain of `service` at the next refresh; false for an unknown service.

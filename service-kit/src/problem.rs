@@ -140,7 +140,33 @@ fn json_problem(rejection: &JsonRejection) -> Problem {
         JsonRejection::MissingJsonContentType(_) => "expected `Content-Type: application/json`",
         _ => "cannot read the request body",
     };
-    Problem::new(rejection.status(), format!("{detail}: {}", rejection.body_text()))
+    let problem = Problem::new(rejection.status(), format!("{detail}: {}", rejection.body_text()));
+    match misfit_field(rejection) {
+        Some((field, message)) => problem.with_error(&field, message),
+        None => problem,
+    }
+}
+
+/// For a body of the wrong shape, the field it is wrong at (`values`, `items[2].qty`) and
+/// what is wrong there, so the 422 names the field in `errors` as a validation 422 does.
+/// `None` for other rejections and for the whole body (a missing field is at the root).
+fn misfit_field(rejection: &JsonRejection) -> Option<(String, String)> {
+    let JsonRejection::JsonDataError(e) = rejection else {
+        return None;
+    };
+    // The rejection wraps an `axum_core::Error`, which wraps the parser's error.
+    let parsed = std::error::Error::source(e)?
+        .source()?
+        .downcast_ref::<serde_path_to_error::Error<serde_json::Error>>()?;
+    let path = parsed.path().to_string();
+    if path == "." {
+        return None;
+    }
+    let json = parsed.inner();
+    let message = json.to_string();
+    let position = format!(" at line {} column {}", json.line(), json.column());
+    let message = message.strip_suffix(&position).unwrap_or(&message).to_owned();
+    Some((path, message))
 }
 
 impl<T: Serialize> IntoResponse for ApiJson<T> {
@@ -199,6 +225,46 @@ mod tests {
         assert_eq!(v["title"], "Unprocessable Entity");
         assert_eq!(v["status"], 422);
         assert_eq!(v["errors"]["email"], "not an email address");
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Order {
+        qty: u32,
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Item {
+        sku: String,
+    }
+
+    fn rejection_of(body: &str) -> Problem {
+        match axum::Json::<Order>::from_bytes(body.as_bytes()) {
+            Ok(order) => panic!("accepted: {order:?}"),
+            Err(rejection) => json_problem(&rejection),
+        }
+    }
+
+    #[test]
+    fn a_body_of_the_wrong_shape_names_the_field() {
+        let p = rejection_of(r#"{"qty": -1, "items": []}"#);
+        assert_eq!(p.status, 422);
+        assert_eq!(
+            p.errors.get("qty").map(String::as_str),
+            Some("invalid value: integer `-1`, expected u32")
+        );
+        let p = rejection_of(r#"{"qty": 1, "items": [{"sku": "a"}, {"sku": 7}]}"#);
+        assert_eq!(p.errors.keys().collect::<Vec<_>>(), ["items[1].sku"]);
+        // A missing field is the whole body's fault: the detail says which, `errors` is empty.
+        let p = rejection_of(r#"{"items": []}"#);
+        assert_eq!(p.status, 422);
+        assert!(p.errors.is_empty() && p.detail.contains("missing field `qty`"), "{p:?}");
+        // Syntax errors are a 400 with no field.
+        let p = rejection_of(r#"{"qty": 1,"#);
+        assert_eq!(p.status, 400);
+        assert!(p.errors.is_empty());
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! `POST /forecast`: stateless what-if forecasts, with a body limit of its own (a week at
-//! 15-second steps is about 1 MB of JSON, far above the shared 64 KiB limit).
+//! 15-second steps is about 1 MB of JSON, far above the shared 64 KiB limit). The values are
+//! capped while they are parsed, the other fields checked before the fit, and the fit takes
+//! one of the request fit slots (503 when none is free).
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::post;
 use service_kit::ApiJson;
 
@@ -20,8 +22,17 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 #[tracing::instrument(skip_all, fields(values = req.values.len()))]
-async fn create_forecast(ApiJson(req): ApiJson<ForecastRequest>) -> Result<ApiJson<Forecast>> {
+async fn create_forecast(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<ForecastRequest>,
+) -> Result<ApiJson<Forecast>> {
     let valid = req.validate()?;
-    let forecast = tokio::task::spawn_blocking(move || whatif::run(&valid)).await??;
+    // Taken after the body is read, so a slow upload holds no slot.
+    let slot = state.fits.try_acquire()?;
+    let forecast = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        whatif::run(&valid)
+    })
+    .await??;
     Ok(ApiJson(forecast))
 }

@@ -1,6 +1,10 @@
 //! `GET /models/status` and `POST /models/{service}/retrain`. A retrain is asynchronous: the
 //! request flags the service and wakes the refresh loop, which reselects the model off the
-//! request path; the answer is 202 and `/models/status` shows the new `last_trained`.
+//! request path; the answer is 202 and `/models/status` shows the new `last_trained`. A
+//! service is retrained at most once per `--retrain-min-interval` (429 sooner): a selection
+//! backtests every model, and a caller in a loop must not keep the refresh loop on it.
+
+use std::time::Instant;
 
 use axum::Router;
 use axum::extract::State;
@@ -12,6 +16,7 @@ use service_kit::ApiJson;
 use service_kit::problem::ApiPath;
 
 use crate::error::Error;
+use crate::limits::retry_after_seconds;
 use crate::state::AppState;
 use forecast::ModelKind;
 use forecast::backtest::ModelScore;
@@ -66,6 +71,17 @@ async fn retrain_model(
     State(state): State<AppState>,
     ApiPath(service): ApiPath<String>,
 ) -> Result<(StatusCode, ApiJson<RetrainAccepted>), Error> {
+    // Unknown names are refused first, so the limiter only ever records known services.
+    if !state.shared.knows(&service) {
+        return Err(Error::UnknownService(service));
+    }
+    if let Err(wait) = state.retrains.check(&service, Instant::now()) {
+        let retry_after_seconds = retry_after_seconds(wait);
+        return Err(Error::RetrainTooSoon {
+            service,
+            retry_after_seconds,
+        });
+    }
     if !state.shared.request_retrain(&service) {
         return Err(Error::UnknownService(service));
     }

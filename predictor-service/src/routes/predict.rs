@@ -1,5 +1,6 @@
 //! `GET /predict/{service}` and `GET /predict/all`: the latest predictions from memory. Only
-//! a `?horizon=` other than the configured one costs a fit (on the blocking pool).
+//! a `?horizon=` other than the configured one costs a fit (on the blocking pool, in one of
+//! the request fit slots: 503 when none is free).
 
 use axum::Router;
 use axum::extract::State;
@@ -55,7 +56,12 @@ async fn get_prediction(
     }
     let entry = state.shared.entry(&service).ok_or_else(|| unknown(&service))?;
     let steps = state.config.horizon_steps(horizon);
-    let prediction = tokio::task::spawn_blocking(move || crate::training::predict_at(&entry, horizon, steps)).await?;
+    let slot = state.fits.try_acquire()?;
+    let prediction = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        crate::training::predict_at(&entry, horizon, steps)
+    })
+    .await?;
     Ok(ApiJson(prediction).into_response())
 }
 

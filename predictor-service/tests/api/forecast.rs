@@ -6,26 +6,155 @@ use service_kit::testing::{free_port, problem_of};
 use crate::helpers::spawn_app;
 
 #[tokio::test]
-async fn bad_input_is_a_422_problem() {
+async fn bad_input_is_a_422_problem_naming_the_field() {
     // Arrange
     let app = spawn_app(&format!("http://127.0.0.1:{}", free_port()), &["order-worker"]).await;
-    let too_many = vec![1; 100_001];
     let cases = [
-        json!({"step_seconds": 15, "values": [], "horizon_steps": 4}),
-        json!({"step_seconds": 0, "values": [1, 2], "horizon_steps": 4}),
-        json!({"step_seconds": 15, "values": [1, null, 3], "horizon_steps": 4}),
-        json!({"step_seconds": 15, "values": [1, "NaN"], "horizon_steps": 4}),
-        json!({"step_seconds": 15, "values": [1, 2], "horizon_steps": 0}),
-        json!({"step_seconds": 15, "values": [1, 2], "horizon_steps": 4, "model": "prophet"}),
-        json!({"step_seconds": 15, "values": too_many, "horizon_steps": 4}),
+        (json!({"step_seconds": 15, "values": [], "horizon_steps": 4}), "values"),
+        (
+            json!({"step_seconds": 0, "values": [1, 2], "horizon_steps": 4}),
+            "step_seconds",
+        ),
+        (
+            json!({"step_seconds": 86_401, "values": [1, 2], "horizon_steps": 4}),
+            "step_seconds",
+        ),
+        (
+            json!({"step_seconds": i64::MAX, "values": [1, 2], "horizon_steps": 4}),
+            "step_seconds",
+        ),
+        (
+            json!({"step_seconds": 15, "values": [1, 2], "horizon_steps": 0}),
+            "horizon_steps",
+        ),
+        (
+            json!({"step_seconds": 15, "values": [1, 2], "horizon_steps": -5}),
+            "horizon_steps",
+        ),
+        (
+            json!({"step_seconds": 15, "values": [1, 2], "horizon_steps": 10_001}),
+            "horizon_steps",
+        ),
+        (
+            json!({"step_seconds": 15, "values": [1, 2], "horizon_steps": 4, "start": i64::MIN}),
+            "start",
+        ),
+        (
+            json!({"step_seconds": 15, "values": [1, 2], "horizon_steps": 4, "model": "prophet"}),
+            "model",
+        ),
     ];
-    for body in cases {
+    for (body, field) in cases {
         // Act
         let resp = app.client.post(app.url("/forecast")).json(&body).send().await.unwrap();
         // Assert
         let (status, problem) = problem_of(resp).await;
         assert_eq!(status, 422, "{problem}");
+        assert!(problem["errors"][field].is_string(), "{body}: {problem}");
     }
+}
+
+#[tokio::test]
+async fn unreadable_bodies_are_problems_too() {
+    // Arrange
+    let app = spawn_app(&format!("http://127.0.0.1:{}", free_port()), &["order-worker"]).await;
+    let too_many = json!({"step_seconds": 15, "values": vec![1; 100_001], "horizon_steps": 4}).to_string();
+    let cases = [
+        // Malformed JSON is a 400, a wrong shape a 422 naming where it is wrong.
+        ("{\"step_seconds\": 15, \"values\": [1, 2", 400, "not valid JSON"),
+        (
+            r#"{"step_seconds": "15", "values": [1], "horizon_steps": 4}"#,
+            422,
+            "step_seconds",
+        ),
+        (
+            r#"{"step_seconds": 1.5, "values": [1], "horizon_steps": 4}"#,
+            422,
+            "step_seconds",
+        ),
+        (
+            r#"{"step_seconds": 99999999999999999999, "values": [1], "horizon_steps": 4}"#,
+            422,
+            "step_seconds",
+        ),
+        (r#"{"values": [1], "horizon_steps": 4}"#, 422, "step_seconds"),
+        (
+            r#"{"step_seconds": 15, "values": [1, null, 3], "horizon_steps": 4}"#,
+            422,
+            "values: element 1",
+        ),
+        (
+            r#"{"step_seconds": 15, "values": [1, "NaN"], "horizon_steps": 4}"#,
+            422,
+            "values: element 1",
+        ),
+        (
+            r#"{"step_seconds": 15, "values": "1,2", "horizon_steps": 4}"#,
+            422,
+            "values",
+        ),
+        (
+            &too_many,
+            422,
+            "values: more than 100000 values (the cap of this field)",
+        ),
+    ];
+    for (body, expected_status, expected_detail) in cases {
+        // Act
+        let resp = app
+            .client
+            .post(app.url("/forecast"))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        // Assert
+        let (status, problem) = problem_of(resp).await;
+        assert_eq!(status, expected_status, "{problem}");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains(expected_detail), "{detail}");
+    }
+}
+
+#[tokio::test]
+async fn too_many_values_are_named_in_errors_with_the_cap() {
+    // Arrange
+    let app = spawn_app(&format!("http://127.0.0.1:{}", free_port()), &["order-worker"]).await;
+    let body = json!({"step_seconds": 15, "values": vec![1; 100_001], "horizon_steps": 4});
+
+    // Act
+    let resp = app.client.post(app.url("/forecast")).json(&body).send().await.unwrap();
+
+    // Assert
+    let (status, problem) = problem_of(resp).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(
+        problem["errors"]["values"],
+        "more than 100000 values (the cap of this field)"
+    );
+}
+
+#[tokio::test]
+async fn a_body_over_the_route_limit_is_a_413_problem() {
+    // Arrange: 4 MiB and one byte of JSON
+    let app = spawn_app(&format!("http://127.0.0.1:{}", free_port()), &["order-worker"]).await;
+    let padding = " ".repeat(4 * 1024 * 1024);
+    let body = format!(r#"{{"step_seconds": 15, "values": [1],{padding}"horizon_steps": 4}}"#);
+
+    // Act
+    let resp = app
+        .client
+        .post(app.url("/forecast"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    let (status, problem) = problem_of(resp).await;
+    assert_eq!(status, 413, "{problem}");
 }
 
 #[tokio::test]

@@ -5,5 +5,6 @@
 
 mod forecast;
 mod helpers;
+mod limits;
 mod peak;
 mod predict;

@@ -1,5 +1,9 @@
 //! The service's own routes and their contract; `/health`, `/ready`, `/metrics` and
 //! `/openapi.json` come from `service_kit`.
+//!
+//! Body limits: every route is a `GET` that reads no body, and axum applies a limit only
+//! where a body is read; the shared limit of `service_kit::http::finish`
+//! (`--body-limit-bytes`, 64 KiB) is the one a route that comes to read a body would get.
 
 use axum::Router;
 use utoipa::OpenApi as _;
