@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use forecast::peak::PeakConfig;
 use service_kit::HttpArgs;
+use service_kit::auth::AuthArgs;
 pub use service_kit::prometheus::Setup;
 
 use service_kit::duration::whole_seconds as parse_duration;
@@ -118,6 +119,9 @@ pub struct Config {
     /// Shared HTTP flags.
     #[command(flatten)]
     pub http: HttpArgs,
+    /// The token key: `POST /models/{service}/retrain` takes an admin token.
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }
 
 impl Default for Config {
@@ -144,6 +148,7 @@ impl Default for Config {
             kubernetes_namespace: None,
             service_config: None,
             http: HttpArgs::default(),
+            auth: AuthArgs::default(),
         }
     }
 }

@@ -31,6 +31,7 @@ async fn start_predictor(
         history_seconds: 2 * 3600,
         refresh: Duration::from_secs(1),
         service_config: Some(path.clone()),
+        auth: service_kit::auth::AuthArgs::with_secret(service_kit::testing::AUTH_SECRET),
         ..predictor_service::Config::default()
     };
     let server = predictor_service::build(config).await.expect("build predictor-service");

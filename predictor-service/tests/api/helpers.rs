@@ -79,6 +79,7 @@ pub(crate) async fn spawn_app_with(
         refresh: Duration::from_secs(1),
         retrain: Duration::from_secs(300),
         service_config,
+        auth: service_kit::auth::AuthArgs::with_secret(service_kit::testing::AUTH_SECRET),
         ..Config::default()
     };
     let server = predictor_service::build(config).await.expect("build predictor-service");

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use predictor_service::state::Shared;
 use predictor_service::{AppState, Config};
 use serde_json::json;
-use service_kit::testing::{free_port, problem_of};
+use service_kit::auth::Role;
+use service_kit::testing::{self, admin_bearer, bearer, free_port, problem_of};
 use service_kit::{HttpArgs, Readiness, Server};
 
 use crate::helpers::{TestApp, service_config_file, spawn_app_with};
@@ -36,7 +37,7 @@ async fn fits_beyond_the_slots_are_503_with_retry_after() {
     };
     let targets = predictor_service::targets::targets(&config).unwrap();
     let shared = Arc::new(Shared::new(targets, config.horizon_seconds));
-    let state = AppState::new(shared, Arc::new(config));
+    let state = AppState::new(shared, Arc::new(config), testing::auth_key());
     let app = serve(state.clone()).await;
     let held = state.fits.try_acquire().unwrap();
     let body = json!({"step_seconds": 60, "values": [1, 2, 3, 4], "horizon_steps": 2, "model": "linear"});
@@ -72,7 +73,12 @@ async fn a_second_retrain_too_soon_is_429_with_retry_after() {
         Some(service_config_file("retrain", &requests)),
     )
     .await;
-    let retrain = |service: &str| app.client.post(app.url(&format!("/models/{service}/retrain"))).send();
+    let retrain = |service: &str| {
+        app.client
+            .post(app.url(&format!("/models/{service}/retrain")))
+            .header("authorization", admin_bearer())
+            .send()
+    };
 
     // Act
     let first = retrain("retrain-a").await.unwrap();
@@ -87,4 +93,36 @@ async fn a_second_retrain_too_soon_is_429_with_retry_after() {
     assert_eq!(status, 429, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("retrain-a"), "{problem}");
     assert_eq!(other.status(), 202, "each service has its own interval");
+}
+
+#[tokio::test]
+async fn a_retrain_takes_an_admin_token() {
+    // Arrange
+    let app = spawn_app_with(&format!("http://127.0.0.1:{}", free_port()), &["order-worker"], None).await;
+    let url = app.url("/models/order-worker/retrain");
+
+    // Act
+    let anonymous = app.client.post(&url).send().await.unwrap();
+    let customer = app
+        .client
+        .post(&url)
+        .header("authorization", bearer("someone", Role::Customer))
+        .send()
+        .await
+        .unwrap();
+    let forged = app
+        .client
+        .post(&url)
+        .header("authorization", "Bearer not.a.token")
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(anonymous.status(), 401);
+    assert!(anonymous.headers().contains_key("www-authenticate"));
+    assert_eq!(customer.status(), 403);
+    assert_eq!(forged.status(), 401);
+    let reads = app.client.get(app.url("/models/status")).send().await.unwrap();
+    assert_eq!(reads.status(), 200, "reads stay open");
 }
