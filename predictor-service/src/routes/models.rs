@@ -76,7 +76,7 @@ struct RetrainAccepted {
     post,
     path = "/models/{service}/retrain",
     tag = "models",
-    params(("service" = String, Path, description = "a forecast service")),
+    params(("service" = String, Path, description = "a forecast service", example = "catalog-service")),
     security(("bearer" = [])),
     responses(
         (status = 202, body = RetrainAccepted),

@@ -26,6 +26,7 @@ pub(crate) fn router() -> Router<AppState> {
 #[into_params(parameter_in = Query)]
 struct PredictQuery {
     /// e.g. `10m`; default: the configured horizon.
+    #[param(example = "10m")]
     horizon: Option<String>,
 }
 
@@ -39,7 +40,7 @@ fn unknown(service: &str) -> Error {
     get,
     path = "/predict/{service}",
     tag = "predictions",
-    params(("service" = String, Path, description = "a forecast service"), PredictQuery),
+    params(("service" = String, Path, description = "a forecast service", example = "catalog-service"), PredictQuery),
     responses(
         (status = 200, body = Prediction),
         (status = 400, description = "`horizon` is not a duration", body = service_kit::Problem, content_type = "application/problem+json"),

@@ -22,7 +22,7 @@ pub fn router() -> Router<AppState> {
     get,
     path = "/cost-analysis/{service}",
     tag = "cost",
-    params(("service" = String, Path, description = "a service with a cost policy")),
+    params(("service" = String, Path, description = "a service with a cost policy", example = "catalog-service")),
     responses(
         (status = 200, body = CostAnalysisReport),
         (status = 404, description = "no cost policy for this service", body = service_kit::Problem, content_type = "application/problem+json"),

@@ -21,7 +21,7 @@ pub fn router() -> Router<AppState> {
     get,
     path = "/scaling-decision/{service}",
     tag = "cost",
-    params(("service" = String, Path, description = "a service with a cost policy")),
+    params(("service" = String, Path, description = "a service with a cost policy", example = "catalog-service")),
     responses(
         (status = 200, body = DecisionReport),
         (status = 404, description = "no cost policy for this service", body = service_kit::Problem, content_type = "application/problem+json"),
