@@ -54,7 +54,8 @@ export REDIS_PREFIX=contract:$ID:
 cleanup() {
     local rc=$?
     bash "$ROOT/scripts/down.sh" || true
-    rm -rf "$BIN_DIR"
+    # The reports and logs stay; the copies of the binaries and Prometheus's data go.
+    rm -rf "$BIN_DIR" "$RUN_DIR/prometheus-data"
     for db in users catalog orders; do
         psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$PG_DB_PREFIX$db\" WITH (FORCE)" \
             || log "could not drop database $PG_DB_PREFIX$db"
