@@ -82,8 +82,8 @@ PROMETHEUS_PORT=$(free_port)
 export SCRAPE_INTERVAL=2s PREDICTOR_STEP=2s PREDICTOR_RECENT=1h PREDICTOR_REFRESH=2s
 
 # PostgreSQL and Redis are shared (deps.sh's own run directory); the databases are ours.
-RUN_DIR="" bash "$ROOT/scripts/deps.sh"
 trap cleanup EXIT
+RUN_DIR="" bash "$ROOT/scripts/deps.sh"
 bash "$ROOT/scripts/up.sh" >"$RUN_DIR/up.log" 2>&1 || {
     cat "$RUN_DIR/up.log" >&2
     log "the platform did not come up"
