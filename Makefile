@@ -1,11 +1,11 @@
 # The project's commands. Each target is a line or two; the work lives in scripts/.
-.PHONY: help deps build test contract chaos check-deploy fmt up down clean-data loadtest bench demo
+.PHONY: help deps build test contract chaos check-deploy compose-env k8s-secrets fmt up down clean-data loadtest bench demo
 
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TARGET_DIR
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 deps: ## install (apt) and start PostgreSQL and Redis on loopback when needed
 	@bash scripts/deps.sh
@@ -30,6 +30,12 @@ chaos: deps ## faults under load (kill -9, Redis loss and pause, PostgreSQL rest
 
 check-deploy: ## check Dockerfile, compose, k8s and monitoring files offline with the real tools
 	bash scripts/check-deploy.sh
+
+compose-env: ## write .env (random passwords and AUTH_SECRET) for docker compose; FORCE=1 replaces it
+	@bash scripts/compose-env.sh
+
+k8s-secrets: ## write k8s/secrets/*.env (random passwords and AUTH_SECRET) for `kubectl apply -k k8s/secrets`
+	@bash scripts/k8s-secrets.sh
 
 fmt: ## format the code
 	cargo fmt --all

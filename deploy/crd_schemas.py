@@ -1,7 +1,7 @@
 """Validates custom resources against their CRD schemas, strict about unknown fields.
 
-The one check of scripts/check-deploy.sh left in Python: the KEDA ScaledObject schema is
-generated from the cloudcoil KEDA models (pydantic), and the Argo Rollouts schemas are taken
+The one check of scripts/check-deploy.sh left in Python: the KEDA ScaledObject and TriggerAuthentication
+schemas are generated from the cloudcoil KEDA models (pydantic), and the Argo Rollouts schemas are taken
 from @kubernetes-models' generated modules; both are then applied with `jsonschema`. Porting
 that would mean vendoring generated schemas instead of taking them from pinned packages.
 Everything else is in xtask (`cargo xtask --help`), which also feeds this script:
@@ -41,10 +41,10 @@ def strict(schema):
     return schema
 
 
-def keda_schema():
-    from cloudcoil.models.keda.v1alpha1 import ScaledObject
+def keda_schema(kind):
+    from cloudcoil.models.keda import v1alpha1
 
-    s = ScaledObject.model_json_schema(by_alias=True)
+    s = getattr(v1alpha1, kind).model_json_schema(by_alias=True)
     # Kubernetes owns metadata; kubernetes-validate already checks the built-in kinds.
     s["$defs"]["ObjectMeta"] = {"type": "object"}
     return strict(s)
@@ -72,7 +72,8 @@ def main(cache_dir, node_modules):
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     makers = {
-        "ScaledObject": keda_schema,
+        "ScaledObject": lambda: keda_schema("ScaledObject"),
+        "TriggerAuthentication": lambda: keda_schema("TriggerAuthentication"),
         "Rollout": lambda: argo_schema(node_modules, "argo-rollouts", "Rollout"),
         "AnalysisTemplate": lambda: argo_schema(node_modules, "argo-rollouts", "AnalysisTemplate"),
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks every deployment and monitoring file offline, with the real tools: the
-# Dockerfile, docker-compose.yml, k8s/ (with keda/ and gitops/), and monitoring/.
+# Dockerfile, docker-compose.yml, k8s/ (with keda/, gitops/ and secrets/), and
+# monitoring/; and that no password, key or token is committed in them.
 # No Docker engine, no cluster, no network but the package registries: what the
 # tools need is installed on first use (apt for promtool and amtool, a private venv
 # for the Python validators, npm for the Argo CD models) and reused afterwards.
@@ -130,6 +131,13 @@ xtask adapter-drift
 # ---------------------------------------------------------------- kubernetes
 log "kubernetes (schemas of Kubernetes $K8S_VERSION, strict about unknown fields)"
 check "kubectl kustomize k8s" sh -c 'kubectl kustomize k8s >"$1"' _ "$WORK/k8s.yaml"
+# The Secrets come from k8s/secrets/, whose value files are never committed: render
+# it from a scratch copy with throwaway values, as `make k8s-secrets` writes them.
+mkdir -p "$WORK/secrets"
+cp k8s/secrets/Kustomization "$WORK/secrets/"
+bash scripts/k8s-secrets.sh "$WORK/secrets" >/dev/null
+check "kubectl kustomize k8s/secrets (throwaway values)" \
+    sh -c 'kubectl kustomize "$1" >"$2"' _ "$WORK/secrets" "$WORK/secrets.yaml"
 xtask apply-f-layout
 # What Argo CD applies: k8s/ with the Application's kustomize patches.
 xtask argo-overlay "$WORK/argocd"
@@ -140,9 +148,9 @@ GITOPS_FILES=(k8s/gitops/*.yaml k8s/gitops/canary/*.yaml)
 # kubernetes-validate checks the built-in kinds and only warns about custom
 # resources; those are checked against their CRD schemas below.
 # One call for all files: most of its time is loading the schemas.
-check "kubernetes-validate --strict: kustomize output, Argo CD view, keda/, gitops/" \
+check "kubernetes-validate --strict: kustomize output, Argo CD view, secrets, keda/, gitops/" \
     kubernetes-validate --strict -k "$K8S_VERSION" --quiet \
-    "$WORK/k8s.yaml" "$WORK/argocd.yaml" "${KEDA_FILES[@]}" "${GITOPS_FILES[@]}"
+    "$WORK/k8s.yaml" "$WORK/argocd.yaml" "$WORK/secrets.yaml" "${KEDA_FILES[@]}" "${GITOPS_FILES[@]}"
 # The CRD schemas come from the KEDA (pydantic) and Argo Rollouts (npm) models, so
 # this one check stays in Python; xtask hands it the resources as JSON lines.
 "$XTASK" crd-json "${KEDA_FILES[@]}" "${GITOPS_FILES[@]}" >"$WORK/crd.jsonl"
@@ -160,6 +168,17 @@ xtask tiers "$WORK/k8s.yaml"
 # every HPA must use exactly that, and read the forecast as predicted_cpu_cores
 # with an AverageValue target (a Value target is discounted by unready pods).
 xtask hpa-behavior "kubectl kustomize k8s=$WORK/k8s.yaml" "k8s as Argo CD renders it=$WORK/argocd.yaml"
+
+# No literal password, key or token in docker-compose.yml or k8s/ (they come from
+# .env and k8s/secrets/, both generated and ignored by git); every Secret key the
+# manifests read is one k8s/secrets/ generates.
+xtask secrets --generated "$WORK/secrets.yaml" \
+    "$WORK/k8s.yaml" "$WORK/argocd.yaml" "${KEDA_FILES[@]}" "${GITOPS_FILES[@]}"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    committed=$(git ls-files -- .env 'k8s/secrets/*.env')
+    [ -z "$committed" ] || die "generated secrets are committed: $committed (git rm --cached them)"
+    echo "  ok: .env and k8s/secrets/*.env are not committed"
+fi
 
 # ---------------------------------------------------------------- metric names
 log "metric names (dashboards, rules, adapter rules, HPAs, ScaledObjects, analyses)"

@@ -33,6 +33,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
 
 /// Connects to PostgreSQL and Redis, runs migrations and binds the listener.
 pub async fn build_with(config: Config, cache_args: &CacheArgs) -> anyhow::Result<Server> {
+    config.stores.check_exposure(&config.http.host)?;
     let db = config.stores.database(&MIGRATOR).await?;
     let cache = JsonCache::connect(
         &config.stores.redis_url,

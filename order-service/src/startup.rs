@@ -48,6 +48,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!();
 
 /// Connects, migrates and binds the API.
 pub async fn build(config: Config) -> anyhow::Result<App> {
+    config.stores.check_exposure(&config.http.host)?;
     let (db, redis) = config.stores.connect(&MIGRATOR).await?;
     let downstream = Downstream::new(
         &config.user_service_url,

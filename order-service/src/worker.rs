@@ -36,6 +36,7 @@ pub struct Worker {
 
 /// Connects, migrates and binds the metrics port.
 pub async fn build(config: WorkerConfig) -> anyhow::Result<Worker> {
+    config.stores.check_exposure(&config.host)?;
     let (db, redis) = config.stores.connect(&crate::startup::MIGRATOR).await?;
     let queue = Queue::new(redis.clone(), &config.stores.redis_prefix);
     let readiness = Readiness::new().postgres(db.clone()).redis(redis);

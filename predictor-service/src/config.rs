@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use forecast::peak::PeakConfig;
 use service_kit::HttpArgs;
-use service_kit::auth::AuthArgs;
 pub use service_kit::prometheus::Setup;
 
 use service_kit::duration::whole_seconds as parse_duration;
@@ -119,9 +118,9 @@ pub struct Config {
     /// Shared HTTP flags.
     #[command(flatten)]
     pub http: HttpArgs,
-    /// The token key: `POST /models/{service}/retrain` takes an admin token.
+    /// The token secret: retraining needs an admin token.
     #[command(flatten)]
-    pub auth: AuthArgs,
+    pub auth: service_kit::auth::AuthArgs,
 }
 
 impl Default for Config {
@@ -148,7 +147,7 @@ impl Default for Config {
             kubernetes_namespace: None,
             service_config: None,
             http: HttpArgs::default(),
-            auth: AuthArgs::default(),
+            auth: service_kit::auth::AuthArgs::default(),
         }
     }
 }

@@ -19,7 +19,7 @@ pub const SERVICE: &str = "predictor-service";
 /// a task of the current runtime: it ends with the process (or with a test's runtime).
 pub async fn build(config: Config) -> anyhow::Result<Server> {
     config.validate().context("invalid configuration")?;
-    let auth = config.auth.key()?;
+    let key = config.auth.key()?;
     let targets = crate::targets::targets(&config).context("invalid service configuration")?;
     let prometheus = Prometheus::new(&config.prometheus_url, config.prometheus_timeout)?;
     let config = Arc::new(config);
@@ -35,18 +35,24 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         async move { prometheus.ready().await }
     });
     let router = app(
-        AppState::new(shared, Arc::clone(&config), auth),
+        AppState::new(shared, Arc::clone(&config)),
         readiness,
         &config.http,
+        &key,
     );
     Server::bind(&config.http.host, config.port, router).await
 }
 
 /// The whole router, usable without a socket.
-pub fn app(state: AppState, readiness: Readiness, http: &service_kit::HttpArgs) -> Router {
+pub fn app(
+    state: AppState,
+    readiness: Readiness,
+    http: &service_kit::HttpArgs,
+    key: &service_kit::auth::AuthKey,
+) -> Router {
     let routes = crate::routes::router()
-        .layer(state.auth.layer())
         .with_state(state)
+        .layer(key.layer())
         .merge(service_kit::openapi::route(&crate::routes::contract()));
     service_kit::http::finish(SERVICE, routes, readiness, http)
 }

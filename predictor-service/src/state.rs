@@ -11,7 +11,6 @@ use tokio::sync::Notify;
 
 use forecast::Series;
 use forecast::training::Trained;
-use service_kit::auth::AuthKey;
 
 use crate::capacity::Observed;
 use crate::config::Config;
@@ -30,15 +29,12 @@ pub struct AppState {
     pub fits: FitSlots,
     /// When each service may be retrained again.
     pub retrains: Arc<RetrainLimiter>,
-    /// Verifies the admin token a retrain needs.
-    pub auth: AuthKey,
 }
 
 impl AppState {
-    /// The state over `shared`, with the limits `config` sets and the token key `auth`.
-    pub fn new(shared: Arc<Shared>, config: Arc<Config>, auth: AuthKey) -> Self {
+    /// The state over `shared`, with the limits `config` sets.
+    pub fn new(shared: Arc<Shared>, config: Arc<Config>) -> Self {
         Self {
-            auth,
             fits: FitSlots::new(config.max_concurrent_fits),
             retrains: Arc::new(RetrainLimiter::new(config.retrain_min_interval)),
             shared,

@@ -1,7 +1,8 @@
 //! What every service of the platform shares, and nothing domain-specific: logging,
 //! the Prometheus recorder and HTTP metrics, health and readiness, problem+json errors,
 //! request ids, limits and timeouts, graceful shutdown, the connections to PostgreSQL and
-//! Redis, the Prometheus client, the one duration grammar (and the refusal of the
+//! Redis (and the refusal of the local setup's default credentials off loopback:
+//! [`exposure::check`]), the Prometheus client, the one duration grammar (and the refusal of the
 //! variables it retired) and table printer of the command-line tools, and the pieces the
 //! shop services would otherwise each
 //! repeat: the validation error ([`Invalid`]), what a `sqlx` error means
@@ -12,6 +13,7 @@ pub mod cache;
 pub mod conditional;
 pub mod db_error;
 pub mod duration;
+pub mod exposure;
 pub mod health;
 pub mod http;
 pub mod keys;

@@ -35,6 +35,12 @@ pub fn default_database(url: &'static str) -> impl FnOnce(clap::Arg) -> clap::Ar
 }
 
 impl Stores {
+    /// [`crate::exposure::check`]: off loopback, no default PostgreSQL password and no
+    /// Redis without one. Called before connecting, with the address the service listens on.
+    pub fn check_exposure(&self, host: &str) -> anyhow::Result<()> {
+        crate::exposure::check(host, &self.database_url, &self.redis_url)
+    }
+
     /// Opens the pool and runs the service's migrations.
     pub async fn database(&self, migrator: &Migrator) -> anyhow::Result<PgPool> {
         let db = postgres(&self.database_url, &self.pool).await?;

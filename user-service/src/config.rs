@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use service_kit::auth::AuthArgs;
 use service_kit::stores::{Stores, default_database};
 use service_kit::{CacheArgs, HttpArgs};
 
@@ -30,7 +31,40 @@ pub struct Config {
     /// Shared HTTP flags.
     #[command(flatten)]
     pub http: HttpArgs,
+    /// The token secret: the service refuses to start without one.
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    /// Lifetime of the tokens `POST /auth/token` issues. Short, since a token cannot be
+    /// revoked: a deleted user's token works until it expires.
+    #[arg(
+        long,
+        env = "TOKEN_TTL",
+        default_value = "15m",
+        value_parser = service_kit::duration::positive
+    )]
+    pub token_ttl: Duration,
 }
+
+impl Config {
+    /// The flags' defaults on any free port (0), with `stores` and `auth`: for code that
+    /// starts the service itself (other services' tests), so that a field added later
+    /// does not break it.
+    pub fn new(stores: Stores, auth: AuthArgs) -> Self {
+        Self {
+            port: 0,
+            stores,
+            cache_ttl: DEFAULT_CACHE_TTL,
+            http: HttpArgs::default(),
+            auth,
+            token_ttl: DEFAULT_TOKEN_TTL,
+        }
+    }
+}
+
+/// `CACHE_TTL`'s default.
+const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(5 * 60);
+/// `TOKEN_TTL`'s default.
+const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// The command line: the configuration and the cache's deadline and breaker. The
 /// cache tuning sits beside `Config` rather than in it so that code that builds a
@@ -64,15 +98,25 @@ mod tests {
         if std::env::var_os("REDIS_URL").is_none() {
             assert_eq!(s.redis_url, "redis://127.0.0.1:6379");
         }
+        if std::env::var_os("TOKEN_TTL").is_none() && std::env::var_os("CACHE_TTL").is_none() {
+            // `Config::new` and the flags agree.
+            let new = Config::new(s.clone(), AuthArgs::default());
+            assert_eq!(cli.config.token_ttl, new.token_ttl);
+            assert_eq!(cli.config.cache_ttl, new.cache_ttl);
+        }
         let cli = Cli::try_parse_from([
             "user-service",
             "--database-url",
             "postgres://x/y",
             "--redis-prefix",
             "p:",
+            "--token-ttl",
+            "2m",
         ])
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(cli.config.stores.database_url, "postgres://x/y");
         assert_eq!(cli.config.stores.redis_prefix, "p:");
+        assert_eq!(cli.config.token_ttl, Duration::from_secs(120));
+        assert!(Cli::try_parse_from(["user-service", "--token-ttl", "0s"]).is_err());
     }
 }

@@ -1,5 +1,8 @@
 //! SQL for users: rows in, domain types out. Database errors become [`Error`]
 //! variants by `From` (the email's unique index becomes `EmailTaken`).
+//!
+//! `password_hash` is written by [`insert`] and read only by [`credentials`]: a
+//! [`User`] never carries it, so no response or cache entry can.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -7,6 +10,7 @@ use uuid::Uuid;
 
 use crate::Result;
 use crate::domain::{NewUser, User, UserChange};
+use crate::password::PasswordHash;
 
 /// A row of `users`.
 #[derive(sqlx::FromRow)]
@@ -32,36 +36,55 @@ impl From<UserRow> for User {
     }
 }
 
-/// Stores a new user.
-pub async fn insert(db: &PgPool, user: &NewUser) -> Result<User> {
+/// Stores a new user with the hash of its password.
+pub async fn insert(db: &PgPool, user: &NewUser, password: &PasswordHash) -> Result<User> {
     // language=PostgreSQL
-    let row: UserRow = sqlx::query_as("INSERT INTO users (id, email, name) VALUES ($1, $2, $3) RETURNING *")
-        .bind(Uuid::new_v4())
-        .bind(&user.email)
-        .bind(&user.name)
-        .fetch_one(db)
-        .await?;
+    let row: UserRow = sqlx::query_as(
+        "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4)
+         RETURNING id, email, name, created_at, updated_at, version",
+    )
+    .bind(Uuid::new_v4())
+    .bind(&user.email)
+    .bind(&user.name)
+    .bind(password.as_str())
+    .fetch_one(db)
+    .await?;
     Ok(row.into())
+}
+
+/// The id and stored password hash of the user with `email` (regardless of case, as
+/// the unique index compares it); the hash is `None` for a user without a password.
+pub async fn credentials(db: &PgPool, email: &str) -> Result<Option<(Uuid, Option<String>)>> {
+    // language=PostgreSQL
+    let row = sqlx::query_as("SELECT id, password_hash FROM users WHERE lower(email) = lower($1)")
+        .bind(email)
+        .fetch_optional(db)
+        .await?;
+    Ok(row)
 }
 
 /// One user, or `None`.
 pub async fn get(db: &PgPool, id: Uuid) -> Result<Option<User>> {
     // language=PostgreSQL
-    let row: Option<UserRow> = sqlx::query_as("SELECT * FROM users WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
+    let row: Option<UserRow> =
+        sqlx::query_as("SELECT id, email, name, created_at, updated_at, version FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
     Ok(row.map(User::from))
 }
 
 /// A page of users in registration order.
 pub async fn list(db: &PgPool, limit: i64, offset: i64) -> Result<Vec<User>> {
     // language=PostgreSQL
-    let rows: Vec<UserRow> = sqlx::query_as("SELECT * FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2")
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(db)
-        .await?;
+    let rows: Vec<UserRow> = sqlx::query_as(
+        "SELECT id, email, name, created_at, updated_at, version FROM users
+         ORDER BY created_at, id LIMIT $1 OFFSET $2",
+    )
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await?;
     Ok(rows.into_iter().map(User::from).collect())
 }
 
@@ -86,7 +109,8 @@ pub async fn update(db: &PgPool, id: Uuid, change: &UserChange, expected: Option
     let updated: Option<UserRow> = sqlx::query_as(
         "UPDATE users SET email = coalesce($2, email), name = coalesce($3, name), updated_at = now(),
              version = version + 1
-         WHERE id = $1 AND ($4::bigint[] IS NULL OR version = ANY($4)) RETURNING *",
+         WHERE id = $1 AND ($4::bigint[] IS NULL OR version = ANY($4))
+         RETURNING id, email, name, created_at, updated_at, version",
     )
     .bind(id)
     .bind(&change.email)

@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 use service_kit::Invalid;
 use uuid::Uuid;
 
-/// A stored user.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+use crate::password::{Password, RawPassword};
+
+/// A stored user. It never holds the password's hash: only login reads that.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct User {
     /// Identifier, chosen by the service.
     pub id: Uuid,
@@ -26,16 +28,19 @@ pub struct User {
 pub const MAX_NAME_CHARS: usize = 200;
 
 /// Body of `POST /users`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewUserRequest {
     /// Email address.
     pub email: String,
     /// Display name.
     pub name: String,
+    /// 8 to 128 characters; stored only as a hash, never returned.
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 128)]
+    pub password: RawPassword,
 }
 
 /// Body of `PATCH /users/{id}`: fields left out stay as they are.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
     /// New email address.
@@ -51,6 +56,8 @@ pub struct NewUser {
     pub email: String,
     /// Trimmed, non-empty name.
     pub name: String,
+    /// The password, of acceptable length.
+    pub password: Password,
 }
 
 /// A validated change.
@@ -68,8 +75,9 @@ impl NewUser {
         let mut invalid = Invalid::new(INVALID);
         let email = invalid.check("email", parse_email(&req.email));
         let name = invalid.check("name", parse_name(&req.name));
-        match (email, name) {
-            (Some(email), Some(name)) => Ok(Self { email, name }),
+        let password = invalid.check("password", req.password.parse());
+        match (email, name, password) {
+            (Some(email), Some(name), Some(password)) => Ok(Self { email, name, password }),
             _ => Err(invalid),
         }
     }
@@ -130,22 +138,21 @@ mod tests {
     use super::*;
 
     fn new(email: &str, name: &str) -> Result<NewUser, Invalid> {
+        new_with(email, name, "long enough")
+    }
+
+    fn new_with(email: &str, name: &str, password: &str) -> Result<NewUser, Invalid> {
         NewUser::parse(NewUserRequest {
             email: email.into(),
             name: name.into(),
+            password: RawPassword::new(password),
         })
     }
 
     #[test]
     fn valid_user_is_trimmed() {
         let u = new("  Ada@Example.org ", " Ada ").unwrap_or_else(|p| panic!("{p}"));
-        assert_eq!(
-            u,
-            NewUser {
-                email: "Ada@Example.org".into(),
-                name: "Ada".into()
-            }
-        );
+        assert_eq!((u.email.as_str(), u.name.as_str()), ("Ada@Example.org", "Ada"));
     }
 
     #[test]
@@ -171,6 +178,23 @@ mod tests {
     fn both_fields_are_reported_at_once() {
         let p = new("nope", "   ").err().unwrap_or_else(|| panic!("accepted"));
         assert!(p.errors.contains_key("email") && p.errors.contains_key("name"));
+    }
+
+    #[test]
+    fn short_password_is_reported_with_the_other_fields() {
+        let p = new_with("nope", "Ada", "short")
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
+        assert!(
+            p.errors.contains_key("password") && p.errors.contains_key("email"),
+            "{p:?}"
+        );
+        assert!(
+            !format!("{p:?}").contains("short\""),
+            "the password is not echoed: {p:?}"
+        );
+        assert!(new_with("a@b.co", "Ada", &"x".repeat(129)).is_err());
+        assert!(new_with("a@b.co", "Ada", &"x".repeat(128)).is_ok());
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! a problem+json response. Database and domain code return these; the mapping of
 //! `sqlx` errors (constraint names included) to variants is [`From<sqlx::Error>`].
 
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use service_kit::auth::AuthError;
 use service_kit::conditional::ETag;
 use service_kit::db_error::{DbFailure, classify};
 use service_kit::{Invalid, Problem};
@@ -35,12 +36,24 @@ pub enum Error {
         /// Its current version.
         current: i64,
     },
+    /// 401 or 403: the caller's token is missing or bad (401), or its role may not do
+    /// this (403).
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// 401: a login with an unknown email or a wrong password; one message for both, so
+    /// that it does not tell which emails are registered.
+    #[error("the email or the password is wrong")]
+    BadCredentials,
     /// 503: the database cannot be reached or its pool is exhausted; retry later.
     #[error("the database is unavailable, retry later")]
     Unavailable(#[source] sqlx::Error),
     /// 500: any other database error; the cause is logged, never returned.
     #[error("database error")]
     Database(#[source] sqlx::Error),
+    /// 500: anything else that should not happen (a hashing task that failed); the
+    /// cause is logged, never returned.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
 }
 
 impl From<sqlx::Error> for Error {
@@ -62,8 +75,10 @@ impl Error {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::EmailTaken => StatusCode::CONFLICT,
             Self::Stale { .. } => StatusCode::PRECONDITION_FAILED,
+            Self::Auth(AuthError::Forbidden(_)) => StatusCode::FORBIDDEN,
+            Self::Auth(_) | Self::BadCredentials => StatusCode::UNAUTHORIZED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -71,6 +86,16 @@ impl Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let problem = match self {
+            Self::Auth(e) => return e.into_response(),
+            Self::BadCredentials => {
+                let mut response =
+                    Problem::new(StatusCode::UNAUTHORIZED, Self::BadCredentials.to_string()).into_response();
+                // A 401 names the scheme that would succeed: the token this route hands out.
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+                return response;
+            }
             Self::Invalid(invalid) => Problem::from(invalid),
             Self::Unavailable(e) => {
                 tracing::error!(error.message = %e, "database unavailable");
@@ -78,6 +103,10 @@ impl IntoResponse for Error {
             }
             Self::Database(e) => {
                 tracing::error!(error.message = %e, error.cause_chain = ?e, "database error");
+                Problem::internal()
+            }
+            Self::Internal(e) => {
+                tracing::error!(error.message = %e, error.cause_chain = ?e, "internal error");
                 Problem::internal()
             }
             other => Problem::new(other.status_code(), other.to_string()),
@@ -98,6 +127,10 @@ mod tests {
             (Error::NotFound(id), 404),
             (Error::EmailTaken, 409),
             (Error::Stale { id, current: 3 }, 412),
+            (Error::Auth(AuthError::Missing), 401),
+            (Error::Auth(AuthError::Forbidden("no".into())), 403),
+            (Error::BadCredentials, 401),
+            (Error::Internal(anyhow::anyhow!("boom")), 500),
             (Error::from(sqlx::Error::PoolTimedOut), 503),
             (Error::from(sqlx::Error::RowNotFound), 500),
         ] {

@@ -14,7 +14,7 @@ use crate::docs;
 /// Kinds deploy/validate-argocd.js validates.
 pub(crate) const ARGOCD_KINDS: &[&str] = &["Application", "AppProject"];
 /// Kinds deploy/crd_schemas.py validates against their CRD schemas.
-pub(crate) const CRD_KINDS: &[&str] = &["ScaledObject", "Rollout", "AnalysisTemplate"];
+pub(crate) const CRD_KINDS: &[&str] = &["ScaledObject", "TriggerAuthentication", "Rollout", "AnalysisTemplate"];
 
 pub(crate) fn apply_f_layout(root: &Path) -> Result<Vec<String>> {
     let k8s = root.join("k8s");

@@ -23,6 +23,7 @@ mod layout;
 mod metrics;
 mod prom;
 mod promql;
+mod secrets;
 mod tiers;
 
 /// Command line.
@@ -82,10 +83,20 @@ enum Command {
         /// Files to read.
         paths: Vec<PathBuf>,
     },
-    /// One JSON line per ScaledObject/Rollout/AnalysisTemplate, for deploy/crd_schemas.py.
+    /// One JSON line per ScaledObject/TriggerAuthentication/Rollout/AnalysisTemplate, for deploy/crd_schemas.py.
     CrdJson {
         /// Files to read.
         paths: Vec<PathBuf>,
+    },
+    /// No literal password, key or token in docker-compose.yml or k8s/; the postgres-init
+    /// ConfigMap == deploy/postgres-init.sh; compose reads only what `make compose-env` writes.
+    Secrets {
+        /// The Secrets k8s/secrets/ renders (from throwaway values): every Secret key the
+        /// RENDERED manifests read must be among them.
+        #[arg(long)]
+        generated: Option<PathBuf>,
+        /// Rendered manifests and custom resources, checked against --generated.
+        rendered: Vec<PathBuf>,
     },
     /// Checks kubernetes_sd_configs blocks and writes a copy without them for promtool.
     PromK8sConfig {
@@ -119,6 +130,7 @@ fn run(command: Command) -> Result<Vec<String>> {
         Command::ArgocdJson { paths } => layout::json_lines(&paths, layout::ARGOCD_KINDS),
         Command::CrdJson { paths } => layout::json_lines(&paths, layout::CRD_KINDS),
         Command::PromK8sConfig { src, out } => prom::run(&src, &out),
+        Command::Secrets { generated, rendered } => secrets::run(&root, generated.as_deref(), &rendered),
     }
 }
 

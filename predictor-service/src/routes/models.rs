@@ -3,6 +3,7 @@
 //! request path; the answer is 202 and `/models/status` shows the new `last_trained`. A
 //! service is retrained at most once per `--retrain-min-interval` (429 sooner): a selection
 //! backtests every model, and a caller in a loop must not keep the refresh loop on it.
+//! Retraining takes an admin token.
 
 use std::time::Instant;
 

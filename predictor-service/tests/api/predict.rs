@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use service_kit::testing::{PrometheusServer, admin_bearer, free_port, problem_of};
+use service_kit::testing::{PrometheusServer, free_port, problem_of};
 
 use crate::helpers::{
     PROMETHEUS_CONFIG, RAMP_SECONDS, backfill, irate_service_config, ramp_cores, spawn_app, spawn_app_with,
@@ -110,7 +110,7 @@ async fn forecasts_follow_the_history_and_survive_prometheus_stopping() {
     let resp = app
         .client
         .post(app.url("/models/catalog-service/retrain"))
-        .header("authorization", admin_bearer())
+        .header("authorization", service_kit::testing::admin_bearer())
         .send()
         .await
         .unwrap();
@@ -205,15 +205,11 @@ async fn unknown_services_are_404_problems() {
     assert_eq!(status, 404, "{body}");
     let (status, _) = problem_of(app.get("/predict/nope?horizon=10m").await).await;
     assert_eq!(status, 404);
-    let (status, _) = problem_of(
-        app.client
-            .post(app.url("/models/nope/retrain"))
-            .header("authorization", admin_bearer())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let retrain_nope = app
+        .client
+        .post(app.url("/models/nope/retrain"))
+        .header("authorization", service_kit::testing::admin_bearer());
+    let (status, _) = problem_of(retrain_nope.send().await.unwrap()).await;
     assert_eq!(status, 404);
     let (status, _) = problem_of(app.get("/predict/order-worker?horizon=soon").await).await;
     assert_eq!(status, 400);

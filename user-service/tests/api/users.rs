@@ -82,10 +82,13 @@ async fn invalid_input_gets_a_problem_with_the_right_status() {
     };
     for (body, want) in [
         ("{not json", 400),
-        (r#"{"email": 5, "name": "x"}"#, 422),
-        (r#"{"name": "x"}"#, 422),
-        (r#"{"email": "nope", "name": "x"}"#, 422),
-        (r#"{"email": "a@b.co", "name": "  "}"#, 422),
+        (r#"{"email": 5, "name": "x", "password": "long enough"}"#, 422),
+        (r#"{"name": "x", "password": "long enough"}"#, 422),
+        (r#"{"email": "a@b.co", "name": "x"}"#, 422),
+        (r#"{"email": "nope", "name": "x", "password": "long enough"}"#, 422),
+        (r#"{"email": "a@b.co", "name": "  ", "password": "long enough"}"#, 422),
+        (r#"{"email": "a@b.co", "name": "x", "password": "short"}"#, 422),
+        (r#"{"email": "a@b.co", "name": "x", "password": 12345678}"#, 422),
     ] {
         let (status, problem) = problem_of(post(body).await.unwrap()).await;
         assert_eq!(status, want, "{body} -> {problem}");
