@@ -123,10 +123,11 @@ for service in $SERVICES; do
     fi
     log "fuzzing $service ($url)"
     rc=0
-    "$VENV/bin/st" run "$url" "${auth[@]}" \
+    # From the report directory: schemathesis keeps a cache (.schemathesis/) in its cwd.
+    (cd "$out" && "$VENV/bin/st" run "$url" "${auth[@]}" \
         --checks "$CHECKS" --max-examples "$MAX_EXAMPLES" --seed "$SEED" \
         --generation-database none --no-color --workers 2 --request-timeout 20 \
-        --report json,har --report-dir "$out" >"$out/st.log" 2>&1 || rc=$?
+        --report json,har --report-dir "$out" >"$out/st.log" 2>&1) || rc=$?
     figures=$(python3 - "$out" <<'EOF'
 import glob, json, sys
 out = sys.argv[1]
