@@ -1,5 +1,5 @@
 # The project's commands. Each target is a line or two; the work lives in scripts/.
-.PHONY: help deps build test chaos check-deploy compose-env k8s-secrets fmt up down clean-data loadtest bench demo
+.PHONY: help deps build test contract chaos check-deploy compose-env k8s-secrets fmt up down clean-data loadtest bench demo
 
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TARGET_DIR
@@ -13,13 +13,17 @@ deps: ## install (apt) and start PostgreSQL and Redis on loopback when needed
 build: ## build every binary in release mode
 	cargo build --release --workspace --bins
 
-test: deps ## format check, clippy, every test (real PostgreSQL, Redis, Prometheus), deploy checks, chaos
+test: deps ## format check, clippy, every test (real PostgreSQL, Redis, Prometheus), contracts, deploy checks, chaos
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
 	bash scripts/nextest.sh --workspace --exclude e2e
+	bash scripts/contract.sh  # every service fuzzed against its /openapi.json
 	bash scripts/check-deploy.sh
 	bash scripts/nextest.sh -p e2e --test platform  # alone: it measures CPU, other tests would blur it
 	bash scripts/chaos.sh  # alone too: it kills and pauses processes on a timetable
+
+contract: deps ## fuzz every service against its /openapi.json with schemathesis (a platform of its own)
+	@bash scripts/contract.sh
 
 chaos: deps ## faults under load (kill -9, Redis loss and pause, PostgreSQL restart, disconnects), then invariants
 	@bash scripts/chaos.sh

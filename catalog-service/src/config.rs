@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use service_kit::auth::AuthArgs;
 use service_kit::stores::{Stores, default_database};
 use service_kit::{CacheArgs, HttpArgs};
 
@@ -30,6 +31,10 @@ pub struct Config {
     /// Shared HTTP flags.
     #[command(flatten)]
     pub http: HttpArgs,
+    /// The token secret: product and stock writes need an admin token, reserve and
+    /// release the order service's own. Required: the service does not start without it.
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }
 
 /// The command line: the configuration and the cache's deadline and breaker. The

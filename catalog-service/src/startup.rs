@@ -3,8 +3,12 @@
 //! Redis is only a cache here: it is an optional dependency of `/ready` (a cache
 //! outage degrades the service, it does not take it out of its Service), and the
 //! cache's deadline and circuit breaker keep a stalled Redis from slowing reads.
+//!
+//! The token key is read first, so that a service without a secret refuses to start
+//! before it touches a store.
 
 use axum::Router;
+use service_kit::auth::AuthKey;
 use service_kit::{CacheArgs, JsonCache, Readiness, Server};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
@@ -24,6 +28,8 @@ pub struct AppState {
     pub db: PgPool,
     /// Products by id.
     pub cache: JsonCache,
+    /// Verifies tokens; [`app`] hands it to the `Caller` and `Admin` extractors.
+    pub auth: AuthKey,
 }
 
 /// [`build_with`] the default cache deadline and breaker.
@@ -34,6 +40,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
 /// Connects to PostgreSQL and Redis, runs migrations and binds the listener.
 pub async fn build_with(config: Config, cache_args: &CacheArgs) -> anyhow::Result<Server> {
     config.stores.check_exposure(&config.http.host)?;
+    let auth = config.auth.key()?;
     let db = config.stores.database(&MIGRATOR).await?;
     let cache = JsonCache::connect(
         &config.stores.redis_url,
@@ -43,11 +50,17 @@ pub async fn build_with(config: Config, cache_args: &CacheArgs) -> anyhow::Resul
         SERVICE,
     )?;
     let readiness = Readiness::new().postgres(db.clone()).cache("redis", cache.clone());
-    let router = app(AppState { db, cache }, readiness, &config.http);
+    let router = app(AppState { db, cache, auth }, readiness, &config.http);
     Server::bind(&config.http.host, config.port, router).await
 }
 
-/// The whole router, usable without a socket.
+/// The whole router, usable without a socket: the resource routes with the token key,
+/// `/openapi.json`, and the standard routes and layers.
 pub fn app(state: AppState, readiness: Readiness, http: &service_kit::HttpArgs) -> Router {
-    service_kit::http::finish(SERVICE, crate::routes::router().with_state(state), readiness, http)
+    let key = state.auth.layer();
+    let routes = crate::routes::router()
+        .with_state(state)
+        .layer(key)
+        .merge(crate::routes::openapi());
+    service_kit::http::finish(SERVICE, routes, readiness, http)
 }

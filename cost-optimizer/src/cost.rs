@@ -14,7 +14,7 @@ use crate::pricing::{CostModel, HOURS_PER_DAY, HOURS_PER_MONTH, Pricing};
 use crate::tiers::Tier;
 
 /// An amount of CPU (cores) and memory (GiB).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Resources {
     /// CPU in cores.
     pub cpu_cores: f64,
@@ -34,7 +34,7 @@ impl Resources {
 }
 
 /// A cost split by resource, in USD over some period.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CostSplit {
     /// CPU part.
     pub cpu: f64,
@@ -63,7 +63,7 @@ impl CostSplit {
 }
 
 /// The same cost per hour, day (24 h) and month (730 h).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CostPeriods {
     /// USD per hour.
     pub hourly: CostSplit,
@@ -105,7 +105,7 @@ pub fn idle_hourly_cost(pricing: &Pricing, request: Resources, usage: Resources)
 }
 
 /// Usage over an observation window, totals over all pods of the service.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct UsageStats {
     /// Mean usage; used for cost and efficiency.
     pub mean: Resources,
@@ -114,7 +114,7 @@ pub struct UsageStats {
 }
 
 /// usage / request per resource; `None` when nothing is requested (zero replicas).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Efficiency {
     /// Mean CPU usage over CPU request.
     pub cpu: Option<f64>,
@@ -123,7 +123,7 @@ pub struct Efficiency {
 }
 
 /// The smallest tier that holds the p95 usage per pod at the CPU target, and what moving costs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RightSizing {
     /// Tier the service runs on now.
     pub current_tier: String,
@@ -143,7 +143,7 @@ pub struct RightSizing {
 }
 
 /// Cost analysis of one service (`GET /cost-analysis/{service}`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CostAnalysis {
     /// Service name.
     pub service: String,
@@ -209,7 +209,7 @@ pub fn analyze(model: &CostModel, service: &str, replicas: u32, usage: UsageStat
 }
 
 /// Sums over services (`GET /cost-analysis/all`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CostTotals {
     /// Total charged cost.
     pub cost: CostPeriods,

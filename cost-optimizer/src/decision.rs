@@ -28,7 +28,7 @@ mod explain;
 pub const TOLERANCE: f64 = 0.1;
 
 /// Forecast demand summarised for the rule, in cores (service total).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DemandForecast {
     /// Largest mean over the lead time.
     pub mean_cores: f64,
@@ -41,7 +41,7 @@ pub struct DemandForecast {
 }
 
 /// What the caller observed. Missing data is `None`, never a made-up zero.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DecisionInput {
     /// Replicas running now.
     pub current_replicas: u32,
@@ -56,7 +56,7 @@ pub struct DecisionInput {
 }
 
 /// What to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Add replicas.
@@ -68,7 +68,7 @@ pub enum Action {
 }
 
 /// Where the demand figure came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DemandSource {
     /// The forecast's upper bound.
@@ -80,7 +80,7 @@ pub enum DemandSource {
 }
 
 /// Why the recommendation is what it is; drives the reasoning sentences.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// No demand data at all.
@@ -100,7 +100,7 @@ pub enum Reason {
 }
 
 /// The numeric outcome of the rule.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RuleOutcome {
     /// What to do.
     pub action: Action,
@@ -108,7 +108,9 @@ pub struct RuleOutcome {
     pub recommended_replicas: u32,
     /// ceil(demand / per-pod capacity at target), clamped to the bounds.
     pub needed_replicas: u32,
-    /// Demand used (cores).
+    /// Demand used (cores); NaN without demand data (`source: none`), which JSON carries as
+    /// `null`, so the contract says so.
+    #[schema(value_type = Option<f64>)]
     pub demand_cores: f64,
     /// Where the demand came from.
     pub source: DemandSource,
@@ -206,7 +208,7 @@ fn direction(from: u32, to: u32) -> Action {
 /// recommended replicas, a budget capped the scale-up, or there was no data. Medium: utilization
 /// above target beyond the tolerance (typically pinned at max replicas), or no forecast (current
 /// usage cannot see a ramp coming). Low otherwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SloRisk {
     /// Capacity holds the upper bound with the target's headroom.
@@ -218,7 +220,7 @@ pub enum SloRisk {
 }
 
 /// A cost difference over three periods, in USD (positive: costs more).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CostImpact {
     /// Per hour.
     pub per_hour: f64,
@@ -229,7 +231,7 @@ pub struct CostImpact {
 }
 
 /// The inputs echoed back so that a decision can be replayed and audited.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DecisionInputs {
     /// What the caller observed.
     pub observed: DecisionInput,
@@ -242,7 +244,7 @@ pub struct DecisionInputs {
 }
 
 /// The answer of `GET /scaling-decision/{service}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ScalingDecision {
     /// Service name.
     pub service: String,

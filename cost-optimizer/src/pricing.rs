@@ -23,7 +23,7 @@ pub const HOURS_PER_DAY: f64 = 24.0;
 pub const HOURS_PER_MONTH: f64 = 730.0;
 
 /// Unit prices, in USD.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Pricing {
     /// Price of one CPU core for one hour.

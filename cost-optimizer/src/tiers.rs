@@ -65,7 +65,7 @@ impl Platform {
 }
 
 /// One pod size: what each replica requests from the scheduler.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tier {
     /// Name used by policies and the API (`micro`, `small`, ...).
     pub name: String,

@@ -45,6 +45,7 @@ impl Default for BacktestConfig {
 /// The scores of one model; metrics are `None` when the model failed at some origin (a model
 /// that cannot forecast every origin is not compared on a subset) or when the scale is zero.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelScore {
     /// The model.
     pub model: ModelKind,

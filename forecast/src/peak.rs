@@ -28,6 +28,7 @@ use season::Season;
 
 /// The candidates, simplest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PeakModel {
     /// The newest sample.

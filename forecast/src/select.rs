@@ -48,6 +48,7 @@ impl Default for SelectConfig {
 
 /// A forecast with its bounds and the evidence behind the choice.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Forecast {
     /// The model that produced `path`.
     pub model: ModelKind,

@@ -3,15 +3,22 @@
 //! per call that the caller may shorten further (the saga's own), so that retries never
 //! outlast the request they serve; a timeout on every attempt; the caller's request id
 //! passed on. Only idempotent calls are made, so retrying is safe.
+//!
+//! Credentials: the catalog's reserve and release take this service's own token
+//! ([`ServiceToken`], subject `order-service`); the user lookup carries the caller's
+//! own `Authorization`, so that user-service decides what the caller may see and a
+//! service token never reads users.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, header};
 use reqwest::{Client, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
+use service_kit::auth::{AuthKey, ServiceToken};
 use service_kit::telemetry::error_chain;
 use uuid::Uuid;
 
@@ -34,7 +41,14 @@ pub struct Downstream {
     catalog: String,
     attempt_timeout: Duration,
     budget: Duration,
+    /// This service's token for the catalog, shared by every clone (minted again at half life).
+    token: Arc<ServiceToken>,
 }
+
+/// The subject of this service's own token.
+pub const SUBJECT: &str = "order-service";
+/// Lifetime of this service's token: short, since anything holding it may reserve stock.
+pub const TOKEN_TTL: Duration = Duration::from_secs(5 * 60);
 
 /// First backoff; doubles per retry up to [`BACKOFF_CAP`].
 const BACKOFF_BASE: Duration = Duration::from_millis(50);
@@ -64,8 +78,15 @@ pub struct Reserved {
 }
 
 impl Downstream {
-    /// A client with `attempt_timeout` per attempt and `budget` for a call with its retries.
-    pub fn new(users: &str, catalog: &str, attempt_timeout: Duration, budget: Duration) -> anyhow::Result<Self> {
+    /// A client with `attempt_timeout` per attempt and `budget` for a call with its
+    /// retries, calling the catalog with tokens signed by `key`.
+    pub fn new(
+        users: &str,
+        catalog: &str,
+        attempt_timeout: Duration,
+        budget: Duration,
+        key: AuthKey,
+    ) -> anyhow::Result<Self> {
         let http = Client::builder()
             .connect_timeout(attempt_timeout.min(Duration::from_secs(1)))
             .build()?;
@@ -75,7 +96,18 @@ impl Downstream {
             catalog: catalog.trim_end_matches('/').to_owned(),
             attempt_timeout,
             budget,
+            token: Arc::new(ServiceToken::new(key, SUBJECT, TOKEN_TTL)),
         })
+    }
+
+    /// The `Authorization` value for the catalog, marked sensitive so that no debug
+    /// output of the request shows it.
+    fn service_bearer(&self) -> Result<HeaderValue, CallError> {
+        let cannot = |e: String| CallError::Unavailable(format!("cannot mint the service token: {e}"));
+        let bearer = self.token.bearer().map_err(|e| cannot(e.to_string()))?;
+        let mut value = HeaderValue::try_from(bearer).map_err(|e| cannot(e.to_string()))?;
+        value.set_sensitive(true);
+        Ok(value)
     }
 
     /// The deadline of a call starting now, no later than `cap` when given.
@@ -84,11 +116,29 @@ impl Downstream {
         cap.map_or(own, |cap| cap.min(own))
     }
 
-    /// Whether the user exists, asking until `cap` at the latest.
-    pub async fn user_exists(&self, user_id: Uuid, rid: Option<&HeaderValue>, cap: Instant) -> Result<bool, CallError> {
+    /// Whether the user exists, asking until `cap` at the latest with the caller's own
+    /// `authorization` (user-service answers 404 for a user the caller may not see).
+    pub async fn user_exists(
+        &self,
+        user_id: Uuid,
+        authorization: Option<&HeaderValue>,
+        rid: Option<&HeaderValue>,
+        cap: Instant,
+    ) -> Result<bool, CallError> {
         let url = format!("{}/users/{user_id}", self.users);
         let until = self.deadline(Some(cap));
-        match self.send(|| self.http.get(&url), rid, "user-service", until).await {
+        let build = || {
+            let req = self.http.get(&url);
+            match authorization {
+                Some(a) => {
+                    let mut a = a.clone();
+                    a.set_sensitive(true);
+                    req.header(header::AUTHORIZATION, a)
+                }
+                None => req,
+            }
+        };
+        match self.send(build, rid, "user-service", until).await {
             Ok(_) => Ok(true),
             Err(CallError::NotFound) => Ok(false),
             Err(e) => Err(e),
@@ -106,9 +156,14 @@ impl Downstream {
     ) -> Result<Reserved, CallError> {
         let url = format!("{}/products/{product_id}/reserve", self.catalog);
         let body = json!({ "order_id": order_id, "quantity": quantity });
-        let resp = self
-            .send(|| self.http.post(&url).json(&body), rid, "catalog-service", until)
-            .await?;
+        let bearer = self.service_bearer()?;
+        let build = || {
+            self.http
+                .post(&url)
+                .header(header::AUTHORIZATION, bearer.clone())
+                .json(&body)
+        };
+        let resp = self.send(build, rid, "catalog-service", until).await?;
         resp.json()
             .await
             .map_err(|e| CallError::Unavailable(format!("catalog-service sent an unreadable reservation: {e}")))
@@ -121,10 +176,14 @@ impl Downstream {
         let url = format!("{}/products/{product_id}/release", self.catalog);
         let body = json!({ "order_id": order_id });
         let until = self.deadline(None);
-        match self
-            .send(|| self.http.post(&url).json(&body), rid, "catalog-service", until)
-            .await
-        {
+        let bearer = self.service_bearer()?;
+        let build = || {
+            self.http
+                .post(&url)
+                .header(header::AUTHORIZATION, bearer.clone())
+                .json(&body)
+        };
+        match self.send(build, rid, "catalog-service", until).await {
             Ok(resp) => resp
                 .json::<Released>()
                 .await
@@ -207,10 +266,18 @@ mod tests {
     async fn retries_stop_at_the_deadline_not_after_a_count() {
         // A port nobody listens on: every attempt fails at once, so only the deadline ends it.
         let closed = format!("http://127.0.0.1:{}", service_kit::testing::free_port());
-        let d = Downstream::new(&closed, &closed, Duration::from_secs(5), Duration::from_millis(400))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let d = Downstream::new(
+            &closed,
+            &closed,
+            Duration::from_secs(5),
+            Duration::from_millis(400),
+            service_kit::testing::auth_key(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let start = Instant::now();
-        let got = d.user_exists(Uuid::nil(), None, start + Duration::from_secs(60)).await;
+        let got = d
+            .user_exists(Uuid::nil(), None, None, start + Duration::from_secs(60))
+            .await;
         let took = start.elapsed();
         assert!(matches!(got, Err(CallError::Unavailable(_))), "{got:?}");
         assert!(took <= Duration::from_millis(700), "gave up after {took:?}");

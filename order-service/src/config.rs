@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use service_kit::HttpArgs;
+use service_kit::auth::AuthArgs;
 pub use service_kit::stores::Stores;
 use service_kit::stores::default_database;
 use service_kit::telemetry::LogFormat;
@@ -83,6 +84,11 @@ pub struct Config {
     /// Shared HTTP flags.
     #[command(flatten)]
     pub http: HttpArgs,
+    /// The token secret: callers of `/orders` need a token, and the service signs its
+    /// own for the catalog's reserve and release. Required: the API does not start
+    /// without it. (The worker needs none: it calls no other service.)
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }
 
 /// The reconciler: finishes what a crash, a disconnect or a lost queue left undone.

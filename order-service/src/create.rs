@@ -33,11 +33,14 @@ pub struct Created {
     pub replayed: bool,
 }
 
-/// Creates an order (see the module doc).
+/// Creates an order (see the module doc). `authorization` is the caller's own, passed
+/// on to user-service for the user check; the caller's right to order for the user is
+/// the handler's to check, before this.
 pub async fn create_order(
     state: &AppState,
     req: NewOrder,
     key: Option<IdempotencyKey>,
+    authorization: Option<HeaderValue>,
     rid: Option<HeaderValue>,
 ) -> Result<Created> {
     let fingerprint = req.fingerprint();
@@ -49,7 +52,7 @@ pub async fn create_order(
     // Everything from here runs in its own task: a client that goes away, or the
     // request timeout, drops only the wait for it.
     let task_state = state.clone();
-    let task = tokio::spawn(async move { place(&task_state, req, key, fingerprint, rid).await });
+    let task = tokio::spawn(async move { place(&task_state, req, key, fingerprint, authorization, rid).await });
     match task.await {
         Ok(placed) => placed,
         Err(e) => Err(Error::Internal(format!("order task failed: {e}"))),
@@ -61,12 +64,17 @@ async fn place(
     req: NewOrder,
     key: Option<IdempotencyKey>,
     fingerprint: String,
+    authorization: Option<HeaderValue>,
     rid: Option<HeaderValue>,
 ) -> Result<Created> {
     // One budget for the user check and the reservations, so that the client hears
     // how its order ended before the request timeout.
     let deadline = tokio::time::Instant::now() + state.saga_timeout;
-    match state.downstream.user_exists(req.user_id, rid.as_ref(), deadline).await {
+    let user = state
+        .downstream
+        .user_exists(req.user_id, authorization.as_ref(), rid.as_ref(), deadline)
+        .await;
+    match user {
         Ok(true) => {}
         Ok(false) => return Err(Error::UnknownUser(req.user_id)),
         Err(e) => return Err(unavailable(e)),

@@ -17,20 +17,23 @@ pub const MAX_KEY_LEN: usize = 255;
 /// Body of `POST /orders`. Ids are read as strings and the quantity as any JSON
 /// number, so that a NUL byte, a malformed id or an out-of-range quantity is a 422
 /// naming its field rather than a generic type error.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewOrderRequest {
-    /// Who orders.
+    /// Who orders: a customer's own id (their token's subject), anyone's for an admin.
+    #[schema(format = Uuid)]
     pub user_id: String,
     /// What is ordered.
     pub items: Vec<ItemRequest>,
 }
 
 /// One line of `POST /orders`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ItemRequest {
     /// Product to order.
+    #[schema(format = Uuid)]
     pub product_id: String,
-    /// Units, 1 to `MAX_QUANTITY`.
+    /// Units, 1 to 10000.
+    #[schema(value_type = i64, minimum = 1, maximum = 10000)]
     pub quantity: serde_json::Number,
 }
 
@@ -123,7 +126,7 @@ impl IdempotencyKey {
 }
 
 /// A stored order with its lines.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Order {
     /// Identifier.
     pub id: Uuid,
@@ -150,7 +153,7 @@ pub struct Order {
 }
 
 /// One line of a stored order.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct OrderItem {
     /// Product.
     pub product_id: Uuid,

@@ -4,6 +4,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use service_kit::auth::AuthError;
 use service_kit::db_error::{DbFailure, classify};
 use service_kit::{Invalid, Problem};
 use uuid::Uuid;
@@ -34,7 +35,10 @@ pub enum Error {
     /// 409: the first request with this key has not stored its order yet.
     #[error("a request with this Idempotency-Key is still in progress, retry later")]
     KeyInProgress,
-    /// 404: no such order.
+    /// 401 or 403: the caller may not do this (a customer acting for another user).
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// 404: no such order (or another customer's).
     #[error("order {0} does not exist")]
     NotFound(Uuid),
     /// 422: the user service does not know the user; blames `user_id`.
@@ -94,6 +98,8 @@ impl Error {
     /// The status of the response.
     pub fn status_code(&self) -> StatusCode {
         match self {
+            Self::Auth(AuthError::Forbidden(_)) => StatusCode::FORBIDDEN,
+            Self::Auth(_) => StatusCode::UNAUTHORIZED,
             Self::KeyNotAscii | Self::KeyMalformed => StatusCode::BAD_REQUEST,
             Self::Invalid(_) | Self::KeyReused | Self::UnknownUser(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -157,6 +163,10 @@ impl Error {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
+        if let Self::Auth(e) = self {
+            // Its own response: a 401 carries `WWW-Authenticate`.
+            return e.into_response();
+        }
         let location = self
             .order_id()
             .and_then(|id| HeaderValue::try_from(format!("/orders/{id}")).ok());
@@ -192,6 +202,8 @@ mod tests {
             (Error::KeyChangedHands, 409),
             (Error::KeyInProgress, 409),
             (Error::NotFound(id), 404),
+            (Error::Auth(AuthError::Forbidden("not yours".into())), 403),
+            (Error::Auth(AuthError::Missing), 401),
             (Error::UnknownUser(id), 422),
             (Error::DependencyUnavailable("down".into()), 503),
             (Error::StillPlacing(id), 409),

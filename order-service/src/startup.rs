@@ -1,5 +1,6 @@
-//! Wiring of the API: connect, migrate, build the router, bind; the reconciler runs
-//! beside the server for as long as it does.
+//! Wiring of the API: read the token key, connect, migrate, build the router, bind; the
+//! reconciler runs beside the server for as long as it does. The key comes first, so
+//! that an API without a secret refuses to start before it touches a store.
 
 use std::future::Future;
 
@@ -49,12 +50,14 @@ pub static MIGRATOR: Migrator = sqlx::migrate!();
 /// Connects, migrates and binds the API.
 pub async fn build(config: Config) -> anyhow::Result<App> {
     config.stores.check_exposure(&config.http.host)?;
+    let auth = config.auth.key()?;
     let (db, redis) = config.stores.connect(&MIGRATOR).await?;
     let downstream = Downstream::new(
         &config.user_service_url,
         &config.catalog_service_url,
         config.downstream_timeout,
         config.downstream_deadline,
+        auth.clone(),
     )?;
     let queue = Queue::new(redis.clone(), &config.stores.redis_prefix);
     let readiness = Readiness::new().postgres(db.clone()).redis(redis);
@@ -63,6 +66,7 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
         downstream,
         queue,
         saga_timeout: config.saga_timeout,
+        auth,
     };
     let r = &config.reconcile;
     if r.reconcile_stuck_after <= config.saga_timeout + config.downstream_deadline {
@@ -77,7 +81,13 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
     Ok(App { server, reconciler })
 }
 
-/// The whole router, usable without a socket.
+/// The whole router, usable without a socket: the resource routes with the token key,
+/// `/openapi.json`, and the standard routes and layers.
 pub fn app(state: AppState, readiness: Readiness, http: &service_kit::HttpArgs) -> Router {
-    service_kit::http::finish(SERVICE, crate::routes::router().with_state(state), readiness, http)
+    let key = state.auth.layer();
+    let routes = crate::routes::router()
+        .with_state(state)
+        .layer(key)
+        .merge(crate::routes::openapi());
+    service_kit::http::finish(SERVICE, routes, readiness, http)
 }

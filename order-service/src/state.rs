@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use service_kit::auth::AuthKey;
 use sqlx::PgPool;
 
 use crate::clients::Downstream;
@@ -23,4 +24,6 @@ pub struct AppState {
     pub queue: Queue,
     /// Time one order may spend checking its user and reserving.
     pub saga_timeout: Duration,
+    /// Verifies callers' tokens; `app` hands it to the `Caller` extractor.
+    pub auth: AuthKey,
 }

@@ -86,7 +86,7 @@ pub fn stitch(coarse: &[(i64, f64)], recent_start: i64, recent: &[f64], step: i6
 
 /// The peak forecast served to the HPA; part of the JSON of `GET /predict/{service}` as
 /// `peak`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PeakPrediction {
     /// Lead time the peak is taken over.
     pub lead_seconds: i64,

@@ -26,7 +26,7 @@ pub fn peak(path: &[f64]) -> Option<f64> {
 }
 
 /// One service's prediction; the fields are the public JSON contract.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Prediction {
     /// The forecast service.
     pub service: String,

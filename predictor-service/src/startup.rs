@@ -50,6 +50,9 @@ pub fn app(
     http: &service_kit::HttpArgs,
     key: &service_kit::auth::AuthKey,
 ) -> Router {
-    let routes = crate::routes::router().with_state(state).layer(key.layer());
+    let routes = crate::routes::router()
+        .with_state(state)
+        .layer(key.layer())
+        .merge(service_kit::openapi::route(&crate::routes::contract()));
     service_kit::http::finish(SERVICE, routes, readiness, http)
 }

@@ -39,19 +39,24 @@ const _: () = {
 };
 
 /// The request body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ForecastRequest {
     /// Seconds between two values.
+    #[schema(minimum = 1, maximum = 86_400)]
     pub step_seconds: i64,
     /// The series, oldest first.
     #[serde(deserialize_with = "values::bounded")]
+    #[schema(min_items = 1, max_items = 100_000)]
     pub values: Vec<f64>,
     /// Steps to forecast.
+    #[schema(minimum = 1, maximum = 10_000)]
     pub horizon_steps: i64,
     /// One model to use (`last_value`, `seasonal_naive`, `linear`, `seasonal`, `holt_winters`,
     /// `ensemble`); default: the backtest chooses.
+    #[schema(value_type = Option<ModelKind>)]
     pub model: Option<String>,
     /// Unix time of the first value (hour-of-day features use it); default 0.
+    #[schema(minimum = -253_402_300_799.0, maximum = 253_402_300_799.0)]
     pub start: Option<i64>,
 }
 

@@ -12,7 +12,7 @@ pub use product::{NewProduct, ProductChange};
 pub use stock::{ReleaseRequest, Reservation, ReserveRequest, StockChangeRequest};
 
 /// A product with its stock.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Product {
     /// Identifier, chosen by the service.
     pub id: Uuid,
@@ -39,7 +39,7 @@ pub struct Product {
 
 /// Body of `POST /products`. Numbers are read as i64 so that a negative value is a
 /// validation error (422) rather than a type error.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewProductRequest {
     /// Unique stock-keeping unit.
     pub sku: String,
@@ -58,7 +58,7 @@ pub struct NewProductRequest {
 }
 
 /// Body of `PATCH /products/{id}`: fields left out stay as they are.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProductRequest {
     /// New name.

@@ -11,7 +11,7 @@ use super::{MAX_QUANTITY, MAX_STOCK};
 /// Body of `POST /products/{id}/stock`: a relative change, positive to restock,
 /// negative to write off. Read as i64 so that anything a JSON number can hold within
 /// i64 is a validation error (422) rather than a type error.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StockChangeRequest {
     /// Units to add (negative to remove), non-zero, at most `MAX_STOCK` either way.
@@ -33,7 +33,7 @@ impl StockChangeRequest {
 }
 
 /// Body of `POST /products/{id}/reserve`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ReserveRequest {
     /// The order that takes the stock; with the product, the idempotency key.
     pub order_id: Uuid,
@@ -54,14 +54,14 @@ impl ReserveRequest {
 }
 
 /// Body of `POST /products/{id}/release`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ReleaseRequest {
     /// The order giving its stock back.
     pub order_id: Uuid,
 }
 
 /// What an order holds of a product.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Reservation {
     /// The order.
     pub order_id: Uuid,

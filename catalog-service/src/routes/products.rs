@@ -4,6 +4,9 @@
 //! commits, with the version it wrote (or a deletion marker), so a read that raced
 //! the change cannot put the older product back. `GET` and `PATCH` carry the version
 //! as `ETag`; `PATCH` with `If-Match` applies only to that version.
+//!
+//! Reads are open; every write takes an admin token (the [`Admin`] extractor comes
+//! first, so a caller without one learns nothing about the body or the product).
 
 use axum::Router;
 use axum::extract::State;
@@ -11,6 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
+use service_kit::auth::Admin;
 use service_kit::conditional::{ETag, Precondition};
 use service_kit::problem::{ApiPath, ApiQuery};
 use service_kit::{ApiJson, Invalid};
@@ -34,7 +38,20 @@ pub fn cache_key(id: Uuid) -> String {
     service_kit::keys::cache_key("product", id)
 }
 
+/// Creates a product (admin).
+#[utoipa::path(
+    post,
+    path = "/products",
+    tag = "products",
+    request_body = NewProductRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "created", body = Product, headers(("ETag" = String, description = "the product's version"))),
+        (status = 409, description = "another product has this sku", body = service_kit::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn create_product(
+    _admin: Admin,
     State(state): State<AppState>,
     ApiJson(req): ApiJson<NewProductRequest>,
 ) -> Result<(StatusCode, ETag, ApiJson<Product>)> {
@@ -42,7 +59,14 @@ async fn create_product(
     Ok((StatusCode::CREATED, ETag(product.version), ApiJson(product)))
 }
 
-/// A hit is served as the cached JSON bytes, without decoding them.
+/// A product by id (open). A hit is served as the cached JSON bytes, without decoding them.
+#[utoipa::path(
+    get,
+    path = "/products/{id}",
+    tag = "products",
+    params(("id" = Uuid, Path, description = "the product")),
+    responses((status = 200, description = "the product", body = Product, headers(("ETag" = String, description = "the product's version"))))
+)]
 async fn get_product(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> Result<Response> {
     let key = cache_key(id);
     if let Some(cached) = state.cache.get_json(&key).await {
@@ -53,22 +77,42 @@ async fn get_product(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) 
     Ok((ETag(product.version), ApiJson(product)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// The filter and page of `GET /products`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only this category.
     category: Option<String>,
+    /// Page size, 1 to 500 (default 50).
     limit: Option<i64>,
+    /// Products to skip, 0 or more (default 0).
     offset: Option<i64>,
 }
 
 const MAX_LIMIT: i64 = 500;
 
-#[derive(Serialize)]
+/// A page of products.
+#[derive(Serialize, utoipa::ToSchema)]
 struct ProductPage {
+    /// The products, oldest first.
     items: Vec<Product>,
+    /// The page size asked for.
     limit: i64,
+    /// Products skipped.
     offset: i64,
 }
 
+/// Lists products (open), optionally of one category.
+#[utoipa::path(
+    get,
+    path = "/products",
+    tag = "products",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "a page of products", body = ProductPage),
+        (status = 422, description = "limit, offset or category out of range", body = service_kit::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn list_products(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
@@ -83,9 +127,26 @@ async fn list_products(
     Ok(ApiJson(ProductPage { items, limit, offset }))
 }
 
-/// Without `If-Match` the change applies to whatever is current, as before; with it,
-/// an absolute `stock` cannot overwrite reservations made since the client read.
+/// Changes a product (admin). Without `If-Match` the change applies to whatever is
+/// current, as before; with it, an absolute `stock` cannot overwrite reservations made
+/// since the client read.
+#[utoipa::path(
+    patch,
+    path = "/products/{id}",
+    tag = "products",
+    params(
+        ("id" = Uuid, Path, description = "the product"),
+        ("If-Match" = Option<String>, Header, description = "apply only to this version (an `ETag`), or `*`"),
+    ),
+    request_body = UpdateProductRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "changed", body = Product, headers(("ETag" = String, description = "the new version"))),
+        (status = 412, description = "`If-Match` names another version than the current one", body = service_kit::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn update_product(
+    _admin: Admin,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
     Precondition(if_match): Precondition,
@@ -103,7 +164,20 @@ async fn update_product(
     }
 }
 
-async fn delete_product(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode> {
+/// Deletes a product (admin).
+#[utoipa::path(
+    delete,
+    path = "/products/{id}",
+    tag = "products",
+    params(("id" = Uuid, Path, description = "the product")),
+    security(("bearer" = [])),
+    responses((status = 204, description = "deleted"))
+)]
+async fn delete_product(
+    _admin: Admin,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode> {
     if !db::delete(&state.db, id).await? {
         return Err(Error::NotFound(id));
     }

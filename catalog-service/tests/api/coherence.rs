@@ -74,7 +74,7 @@ async fn a_change_through_one_replica_is_read_through_the_other_within_100ms() {
 
     // Act: a PATCH through a.
     let patched = a
-        .client
+        .admin
         .patch(a.url(&path))
         .json(&json!({"price_cents": 250}))
         .send()
@@ -102,7 +102,7 @@ async fn a_change_through_one_replica_is_read_through_the_other_within_100ms() {
 
     // And a deletion.
     held_in_memory(&b, &path).await;
-    let deleted = a.client.delete(a.url(&path)).send().await.unwrap();
+    let deleted = a.admin.delete(a.url(&path)).send().await.unwrap();
     let written = Instant::now();
     assert_eq!(deleted.status(), 204);
     let took = seen_within(&b, &path, written, |r| r.status() == 404).await;
@@ -139,7 +139,7 @@ async fn with_redis_down_a_replica_reads_the_database_not_its_memory() {
     // without any invalidation getting through.
     redis.stop();
     let patched = a
-        .client
+        .admin
         .patch(a.url(&path))
         .json(&json!({"price_cents": 300}))
         .send()

@@ -19,7 +19,7 @@ async fn an_absolute_stock_patch_read_before_a_reservation_is_412() {
 
     // Act: the admin's read-modify-write, with the ETag it read.
     let resp = app
-        .client
+        .admin
         .patch(app.url(&path))
         .header("if-match", &etag)
         .json(&json!({"stock": 15}))
@@ -34,7 +34,7 @@ async fn an_absolute_stock_patch_read_before_a_reservation_is_412() {
     let current = app.get(&path).await.headers()["etag"].to_str().unwrap().to_owned();
     assert_ne!(current, etag);
     let resp = app
-        .client
+        .admin
         .patch(app.url(&path))
         .header("if-match", &current)
         .json(&json!({"stock": 15}))
@@ -46,7 +46,7 @@ async fn an_absolute_stock_patch_read_before_a_reservation_is_412() {
     assert_eq!(app.stock(id).await, 15);
     // Without If-Match a PATCH applies as before.
     let plain = app
-        .client
+        .admin
         .patch(app.url(&path))
         .json(&json!({"price_cents": 99}))
         .send()
@@ -86,7 +86,7 @@ async fn stock_delta_adds_and_removes_but_never_below_zero() {
     assert_eq!(status, 422, "above the cap: {p}");
     assert_eq!(problem_of(app.add_stock(Uuid::new_v4(), 1).await).await.0, 404);
     let resp = app
-        .client
+        .admin
         .post(app.url(&format!("/products/{id}/stock")))
         .header("content-type", "application/json")
         .body(r#"{"delta": 1e30}"#)
@@ -109,14 +109,14 @@ async fn restocking_during_reservations_loses_none_of_them() {
     // Act: twenty reservations of one and ten restocks of one, all at once.
     let reserves: Vec<_> = (0..20)
         .map(|_| {
-            let (client, url) = (app.client.clone(), app.url(&format!("/products/{id}/reserve")));
+            let (client, url) = (app.service.clone(), app.url(&format!("/products/{id}/reserve")));
             let body = json!({"order_id": Uuid::new_v4(), "quantity": 1});
             tokio::spawn(async move { client.post(url).json(&body).send().await.unwrap().status().as_u16() })
         })
         .collect();
     let restocks: Vec<_> = (0..10)
         .map(|_| {
-            let (client, url) = (app.client.clone(), app.url(&format!("/products/{id}/stock")));
+            let (client, url) = (app.admin.clone(), app.url(&format!("/products/{id}/stock")));
             tokio::spawn(async move {
                 let body = json!({"delta": 1});
                 client.post(url).json(&body).send().await.unwrap().status().as_u16()
@@ -140,7 +140,7 @@ async fn nul_in_body_or_query_is_422_naming_the_field() {
     for field in ["name", "description", "category", "sku"] {
         let mut body = json!({"sku": "NUL-1", "name": "n", "description": "", "category": "c", "price_cents": 1});
         body[field] = json!("a\u{0}b");
-        let resp = app.client.post(app.url("/products")).json(&body).send().await.unwrap();
+        let resp = app.admin.post(app.url("/products")).json(&body).send().await.unwrap();
         let (status, p) = problem_of(resp).await;
         assert_eq!(status, 422, "{field}: {p}");
         assert!(p["errors"][field].is_string(), "{field}: {p}");
@@ -150,7 +150,7 @@ async fn nul_in_body_or_query_is_422_naming_the_field() {
     assert!(p["errors"]["category"].is_string(), "{p}");
     let id = app.product("OK-1", 1, 1).await;
     let resp = app
-        .client
+        .admin
         .patch(app.url(&format!("/products/{id}")))
         .json(&json!({"name": "\u{0}"}))
         .send()

@@ -1,16 +1,24 @@
-//! Starts the service on port 0 with its own database and Redis key prefix.
+//! Starts the service on port 0 with its own database and Redis key prefix, and the
+//! clients that call it: anonymous, as an admin, and as the order service.
 
 use std::time::Duration;
 
 use catalog_service::Config;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::{Value, json};
+use service_kit::auth::{AuthArgs, Role};
 use service_kit::stores::Stores;
 use service_kit::{CacheArgs, HttpArgs, testing};
 use uuid::Uuid;
 
 pub(crate) struct TestApp {
     pub(crate) base: String,
+    /// Sends no token: the open reads, and the refusals.
     pub(crate) client: reqwest::Client,
+    /// Sends an admin token: product and stock writes.
+    pub(crate) admin: reqwest::Client,
+    /// Sends the order service's token: reserve and release.
+    pub(crate) service: reqwest::Client,
     /// The Redis key prefix of this app, to reach its cache entries.
     pub(crate) redis_prefix: String,
     /// Its database and Redis, for a second replica (`spawn_replica`).
@@ -28,13 +36,7 @@ impl TestApp {
     /// Creates a product and returns its id.
     pub(crate) async fn product(&self, sku: &str, price_cents: i64, stock: i64) -> Uuid {
         let body = json!({"sku": sku, "name": sku, "category": "test", "price_cents": price_cents, "stock": stock});
-        let resp = self
-            .client
-            .post(self.url("/products"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let resp = self.admin.post(self.url("/products")).json(&body).send().await.unwrap();
         assert_eq!(resp.status(), 201);
         let v: Value = resp.json().await.unwrap();
         v["id"].as_str().unwrap().parse().unwrap()
@@ -51,7 +53,7 @@ impl TestApp {
 
     /// `POST /products/{id}/stock` with `{"delta": delta}`.
     pub(crate) async fn add_stock(&self, id: Uuid, delta: i64) -> reqwest::Response {
-        self.client
+        self.admin
             .post(self.url(&format!("/products/{id}/stock")))
             .json(&json!({ "delta": delta }))
             .send()
@@ -74,7 +76,7 @@ impl TestApp {
 
     pub(crate) async fn reserve(&self, id: Uuid, order: Uuid, quantity: i64) -> reqwest::Response {
         let body = json!({"order_id": order, "quantity": quantity});
-        self.client
+        self.service
             .post(self.url(&format!("/products/{id}/reserve")))
             .json(&body)
             .send()
@@ -84,7 +86,7 @@ impl TestApp {
 
     pub(crate) async fn release(&self, id: Uuid, order: Uuid) -> reqwest::Response {
         let body = json!({"order_id": order});
-        self.client
+        self.service
             .post(self.url(&format!("/products/{id}/release")))
             .json(&body)
             .send()
@@ -116,25 +118,31 @@ pub(crate) async fn spawn_replica(app: &TestApp) -> TestApp {
     .await
 }
 
-async fn start(database_url: String, redis_url: String, redis_prefix: String, cache: CacheArgs) -> TestApp {
-    if std::env::var("TEST_LOG").is_ok() {
-        service_kit::telemetry::init(service_kit::telemetry::LogFormat::Text, "debug");
-    }
-    let config = Config {
+/// The configuration of a test app: port 0, the test token secret.
+pub(crate) fn config(database_url: String, redis_url: String, redis_prefix: String) -> Config {
+    Config {
         port: 0,
         stores: Stores {
-            database_url: database_url.clone(),
+            database_url,
             // A loaded 2-core machine opens connections slowly: wait longer than in production.
             pool: service_kit::stores::PoolArgs {
                 max_connections: 20,
                 acquire_timeout: Duration::from_secs(15),
             },
-            redis_url: redis_url.clone(),
-            redis_prefix: redis_prefix.clone(),
+            redis_url,
+            redis_prefix,
         },
         cache_ttl: Duration::from_secs(60),
         http: HttpArgs::default(),
-    };
+        auth: AuthArgs::with_secret(testing::AUTH_SECRET),
+    }
+}
+
+async fn start(database_url: String, redis_url: String, redis_prefix: String, cache: CacheArgs) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        service_kit::telemetry::init(service_kit::telemetry::LogFormat::Text, "debug");
+    }
+    let config = config(database_url.clone(), redis_url.clone(), redis_prefix.clone());
     let server = catalog_service::build_with(config, &cache)
         .await
         .expect("build catalog-service");
@@ -143,9 +151,44 @@ async fn start(database_url: String, redis_url: String, redis_prefix: String, ca
     TestApp {
         base,
         client: reqwest::Client::new(),
+        admin: client_with(&testing::admin_bearer()),
+        service: client_with(&testing::bearer("order-service", Role::Service)),
         redis_prefix,
         database_url,
         redis_url,
         database: None,
     }
+}
+
+/// A client that sends `authorization` with every request (a request's own header wins).
+pub(crate) fn client_with(authorization: &str) -> reqwest::Client {
+    let mut headers = HeaderMap::new();
+    headers.insert(AUTHORIZATION, HeaderValue::from_str(authorization).unwrap());
+    reqwest::Client::builder().default_headers(headers).build().unwrap()
+}
+
+/// A token of the test key that expired an hour ago (well past the verifier's leeway).
+pub(crate) fn expired_bearer(role: Role) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = service_kit::auth::Claims {
+        sub: "admin".into(),
+        role,
+        iat: now - 7200,
+        exp: now - 3600,
+    };
+    let key = jsonwebtoken::EncodingKey::from_secret(testing::AUTH_SECRET.as_bytes()).unwrap();
+    let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap();
+    format!("Bearer {token}")
+}
+
+/// A well-formed, unexpired token signed with another key than the service's.
+pub(crate) fn forged_bearer(role: Role) -> String {
+    let other = service_kit::auth::AuthKey::from_secret(b"not-the-platform-secret-0123456789abcdef").unwrap();
+    format!(
+        "Bearer {}",
+        other.issue("admin", role, Duration::from_secs(600)).unwrap()
+    )
 }

@@ -2,9 +2,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod auth;
 mod cache;
 mod coherence;
 mod conditional;
 mod helpers;
+mod openapi;
 mod products;
 mod stock;

@@ -13,7 +13,7 @@ async fn create_read_update_delete() {
 
     // Act
     let patched = app
-        .client
+        .admin
         .patch(app.url(&format!("/products/{id}")))
         .json(&json!({"price_cents": 999}))
         .send()
@@ -36,7 +36,7 @@ async fn create_read_update_delete() {
         (Some(999), Some("MUG-1"))
     );
     assert_eq!(
-        app.client
+        app.admin
             .delete(app.url(&format!("/products/{id}")))
             .send()
             .await
@@ -60,7 +60,7 @@ async fn list_filters_by_category() {
     let app = spawn_app().await;
     app.product("A-1", 100, 1).await;
     let body = json!({"sku": "B-1", "name": "b", "category": "garden", "price_cents": 5, "stock": 1});
-    app.client.post(app.url("/products")).json(&body).send().await.unwrap();
+    app.admin.post(app.url("/products")).json(&body).send().await.unwrap();
     let page: Value = app
         .client
         .get(app.url("/products?category=garden"))
@@ -84,7 +84,7 @@ async fn duplicate_sku_is_a_conflict_and_bad_input_is_rejected() {
     let app = spawn_app().await;
     app.product("DUP", 100, 1).await;
     let dup = json!({"sku": "DUP", "name": "x", "category": "c", "price_cents": 1});
-    let (status, _) = problem_of(app.client.post(app.url("/products")).json(&dup).send().await.unwrap()).await;
+    let (status, _) = problem_of(app.admin.post(app.url("/products")).json(&dup).send().await.unwrap()).await;
     assert_eq!(status, 409);
     for (body, want) in [
         (
@@ -101,7 +101,7 @@ async fn duplicate_sku_is_a_conflict_and_bad_input_is_rejected() {
         ),
         (json!({"sku": "N", "name": "", "category": "c", "price_cents": 1}), 422),
     ] {
-        let (status, p) = problem_of(app.client.post(app.url("/products")).json(&body).send().await.unwrap()).await;
+        let (status, p) = problem_of(app.admin.post(app.url("/products")).json(&body).send().await.unwrap()).await;
         assert_eq!(status, want, "{body} -> {p}");
     }
     let page: Value = app

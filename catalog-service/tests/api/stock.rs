@@ -15,7 +15,7 @@ async fn fifty_concurrent_reservations_of_stock_ten_take_exactly_ten() {
     // Act
     let handles: Vec<_> = (0..50)
         .map(|_| {
-            let (client, url) = (app.client.clone(), app.url(&format!("/products/{id}/reserve")));
+            let (client, url) = (app.service.clone(), app.url(&format!("/products/{id}/reserve")));
             let body = serde_json::json!({"order_id": Uuid::new_v4(), "quantity": 1});
             tokio::spawn(async move { client.post(url).json(&body).send().await.unwrap().status().as_u16() })
         })
@@ -99,7 +99,7 @@ async fn bad_reservations_get_problems_and_take_nothing() {
         short.1
     );
     let resp = app
-        .client
+        .service
         .post(app.url(&format!("/products/{id}/reserve")))
         .header("content-type", "application/json")
         .body(r#"{"order_id": "nope", "quantity": 1}"#)

@@ -13,7 +13,7 @@ use crate::service::state::AppState;
 use crate::service::usage::CurrentUsage;
 
 /// `GET /cost-analysis/{service}`: the domain's analysis plus what it rests on.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CostAnalysisReport {
     /// The analysis.
     #[serde(flatten)]
@@ -29,7 +29,7 @@ pub struct CostAnalysisReport {
 }
 
 /// `GET /cost-analysis/all`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AllCostAnalysis {
     /// One analysis per configured service, in name order.
     pub services: Vec<CostAnalysisReport>,
@@ -40,7 +40,7 @@ pub struct AllCostAnalysis {
 }
 
 /// Whether a data source answered, and what it said.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DataSource {
     /// It answered with usable data.
     pub ok: bool,
@@ -49,7 +49,7 @@ pub struct DataSource {
 }
 
 /// `GET /scaling-decision/{service}`: the domain's decision plus the state of its sources.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DecisionReport {
     /// The decision.
     #[serde(flatten)]

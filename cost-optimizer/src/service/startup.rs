@@ -29,7 +29,9 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
 pub fn app(state: AppState, readiness: Readiness, http: &HttpArgs) -> Router {
     service_kit::http::finish(
         SERVICE,
-        crate::service::routes::router().with_state(state),
+        crate::service::routes::router()
+            .with_state(state)
+            .merge(service_kit::openapi::route(&crate::service::routes::contract())),
         readiness,
         http,
     )

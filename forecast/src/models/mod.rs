@@ -38,6 +38,7 @@ pub trait Model: Send + Sync {
 
 /// The candidate models, in order of simplicity (ties go to the simpler one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
     /// Repeats the last value.

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use service_kit::testing::problem_of;
 
 use crate::helpers::{Platform, start_orders};
+use crate::tokens::customer;
 
 #[tokio::test]
 async fn user_service_down_is_a_503_and_no_order() {
@@ -17,10 +18,12 @@ async fn user_service_down_is_a_503_and_no_order() {
     let product = p.product(100, 10).await;
     let closed = format!("http://127.0.0.1:{}", service_kit::testing::free_port());
     let (orders, _, _orders_db) = start_orders(&closed, &p.catalog, &service_kit::testing::redis_url()).await;
-    let body = serde_json::json!({"user_id": uuid::Uuid::new_v4(), "items": [{"product_id": product, "quantity": 1}]});
+    let user = uuid::Uuid::new_v4();
+    let body = serde_json::json!({"user_id": user, "items": [{"product_id": product, "quantity": 1}]});
     let resp = p
         .client
         .post(format!("{orders}/orders"))
+        .header("authorization", customer(user))
         .json(&body)
         .send()
         .await
@@ -44,15 +47,16 @@ async fn forward(State(proxy): State<FlakyCatalog>, req: Request) -> Response {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
     let method = req.method().clone();
+    let authorization = req.headers().get("authorization").cloned();
     let body: Bytes = axum::body::to_bytes(req.into_body(), 1 << 20).await.unwrap();
-    let resp = proxy
+    let mut forwarded = proxy
         .client
         .request(method, format!("{}{path}", proxy.target))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+        .header("content-type", "application/json");
+    if let Some(a) = authorization {
+        forwarded = forwarded.header("authorization", a);
+    }
+    let resp = forwarded.body(body).send().await.unwrap();
     let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
     (
         status,
@@ -85,6 +89,7 @@ async fn catalog_down_mid_order_is_a_503_no_order_and_no_stock_held() {
     let resp = p
         .client
         .post(format!("{orders}/orders"))
+        .header("authorization", customer(user))
         .json(&body)
         .send()
         .await

@@ -88,7 +88,7 @@ async fn a_failed_request_answers_the_same_under_its_key_and_reserves_nothing_la
 
     // Act: stock arrives, the client retries with the same key.
     let restock = serde_json::json!({"stock": 5});
-    p.client
+    p.admin
         .patch(format!("{}/products/{product}", p.catalog))
         .json(&restock)
         .send()

@@ -3,10 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod auth;
+mod credentials;
 mod faults;
 mod helpers;
 mod idempotency;
 mod journey;
+mod openapi;
 mod reconcile;
 mod saga;
+mod tokens;
 mod worker;

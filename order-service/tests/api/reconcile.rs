@@ -115,6 +115,10 @@ async fn a_crashed_saga_with_some_lines_reserved_is_released_and_failed() {
     let late = p
         .client
         .post(format!("{}/products/{c}/reserve", p.catalog))
+        .header(
+            "authorization",
+            service_kit::testing::bearer("order-service", service_kit::auth::Role::Service),
+        )
         .json(&serde_json::json!({"order_id": id, "quantity": 1}))
         .send()
         .await

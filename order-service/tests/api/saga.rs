@@ -13,6 +13,7 @@ use service_kit::testing::problem_of;
 use uuid::Uuid;
 
 use crate::helpers::{Platform, id_of, serve_orders, start_orders, test_reconciler};
+use crate::tokens::customer;
 
 /// Forwards to the real catalog, each reserve `delay` late: a saga slow enough to be
 /// cut by the client midway.
@@ -29,15 +30,16 @@ async fn forward(State(proxy): State<SlowCatalog>, req: Request) -> Response {
         tokio::time::sleep(proxy.delay).await;
     }
     let method = req.method().clone();
+    let authorization = req.headers().get("authorization").cloned();
     let body: Bytes = axum::body::to_bytes(req.into_body(), 1 << 20).await.unwrap();
-    let resp = proxy
+    let mut forwarded = proxy
         .client
         .request(method, format!("{}{path}", proxy.target))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+        .header("content-type", "application/json");
+    if let Some(a) = authorization {
+        forwarded = forwarded.header("authorization", a);
+    }
+    let resp = forwarded.body(body).send().await.unwrap();
     let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
     let body = resp.bytes().await.unwrap();
     (status, [("content-type", "application/json")], body).into_response()
@@ -76,6 +78,7 @@ async fn a_request_cut_mid_saga_settles_by_itself_and_its_key_returns_the_same_o
     let send = |timeout: Duration| {
         p.client
             .post(format!("{orders}/orders"))
+            .header("authorization", customer(user))
             .header("idempotency-key", "cut-short")
             .timeout(timeout)
             .json(&body)
@@ -198,6 +201,7 @@ async fn nul_bytes_and_out_of_range_numbers_are_a_422_naming_the_field() {
         let resp = p
             .client
             .post(format!("{}/orders", p.orders))
+            .header("authorization", customer(user))
             .header("content-type", "application/json")
             .body(body.clone())
             .send()
@@ -328,6 +332,7 @@ async fn a_saga_and_a_reconciler_racing_for_one_order_leave_no_stock_unaccounted
     let resp = p
         .client
         .post(format!("{orders}/orders"))
+        .header("authorization", customer(user))
         .json(&serde_json::json!({"user_id": user, "items": items}))
         .send()
         .await

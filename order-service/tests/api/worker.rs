@@ -55,7 +55,7 @@ async fn a_job_of_a_killed_worker_is_completed_exactly_once_after_restart() {
     let (_, attempts) = p.status_of(id).await;
     assert_eq!(attempts, 2, "taken by both workers, completed once");
     let completed_at: Value = p
-        .client
+        .admin
         .get(format!("{}/orders/{id}", p.orders))
         .send()
         .await
@@ -75,7 +75,7 @@ async fn a_job_of_a_killed_worker_is_completed_exactly_once_after_restart() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let again: Value = p
-        .client
+        .admin
         .get(format!("{}/orders/{id}", p.orders))
         .send()
         .await

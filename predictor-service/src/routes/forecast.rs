@@ -21,6 +21,19 @@ pub(crate) fn router() -> Router<AppState> {
     )
 }
 
+/// A forecast of any series the caller sends (what-if): the backtest picks the model unless
+/// `model` names one.
+#[utoipa::path(
+    post,
+    path = "/forecast",
+    tag = "forecast",
+    request_body = ForecastRequest,
+    responses(
+        (status = 200, body = Forecast),
+        (status = 422, description = "a field out of its bounds, or a series no model can use", body = service_kit::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "every fit slot is busy", body = service_kit::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "seconds until a slot is likely free"))),
+    )
+)]
 #[tracing::instrument(skip_all, fields(values = req.values.len()))]
 async fn create_forecast(
     State(state): State<AppState>,

@@ -30,7 +30,7 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 /// One service's model, as `/models/status` lists it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ModelStatus {
     service: String,
     model: Option<ModelKind>,
@@ -43,6 +43,8 @@ struct ModelStatus {
     scores: Vec<ModelScore>,
 }
 
+/// The model of every forecast service, when it was trained and how it scored.
+#[utoipa::path(get, path = "/models/status", tag = "models", responses((status = 200, body = Vec<ModelStatus>)))]
 async fn list_model_status(State(state): State<AppState>) -> ApiJson<Vec<ModelStatus>> {
     let all = state
         .shared
@@ -63,12 +65,27 @@ async fn list_model_status(State(state): State<AppState>) -> ApiJson<Vec<ModelSt
     ApiJson(all)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct RetrainAccepted {
     service: String,
     status: &'static str,
 }
 
+/// Schedules a retrain of one service's model (admin only); at most one per
+/// `--retrain-min-interval` per service.
+#[utoipa::path(
+    post,
+    path = "/models/{service}/retrain",
+    tag = "models",
+    params(("service" = String, Path, description = "a forecast service", example = "catalog-service")),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, body = RetrainAccepted),
+        (status = 404, description = "not a forecast service", body = service_kit::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "retrained too recently", body = service_kit::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "seconds until it may be retrained"))),
+    )
+)]
 async fn retrain_model(
     _admin: Admin,
     State(state): State<AppState>,

@@ -22,9 +22,11 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/predict/{service}", get(get_prediction))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PredictQuery {
     /// e.g. `10m`; default: the configured horizon.
+    #[param(example = "10m")]
     horizon: Option<String>,
 }
 
@@ -32,6 +34,21 @@ fn unknown(service: &str) -> Error {
     Error::UnknownService(service.to_owned())
 }
 
+/// The latest prediction for one service; `?horizon=` other than the configured one fits
+/// again over the recent history.
+#[utoipa::path(
+    get,
+    path = "/predict/{service}",
+    tag = "predictions",
+    params(("service" = String, Path, description = "a forecast service", example = "catalog-service"), PredictQuery),
+    responses(
+        (status = 200, body = Prediction),
+        (status = 400, description = "`horizon` is not a duration", body = service_kit::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not a forecast service", body = service_kit::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`horizon` exceeds the recent history", body = service_kit::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "every fit slot is busy", body = service_kit::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "seconds until a slot is likely free"))),
+    )
+)]
 async fn get_prediction(
     State(state): State<AppState>,
     ApiPath(service): ApiPath<String>,
@@ -65,6 +82,8 @@ async fn get_prediction(
     Ok(ApiJson(prediction).into_response())
 }
 
+/// The latest prediction of every forecast service.
+#[utoipa::path(get, path = "/predict/all", tag = "predictions", responses((status = 200, body = Vec<Prediction>)))]
 async fn list_predictions(State(state): State<AppState>) -> ApiJson<Vec<Prediction>> {
     let all = state
         .shared

@@ -178,3 +178,29 @@ async fn fifty_thousand_values_are_accepted() {
     assert_eq!(f["fallback"], false, "{}", f["model"]);
     assert!(f["model"].is_string());
 }
+
+#[tokio::test]
+async fn values_at_the_magnitude_bound_forecast_numbers_and_beyond_it_are_refused() {
+    // Arrange: ±10^12 alternating, a ramp across the range, and one value past it
+    let app = spawn_app(&format!("http://127.0.0.1:{}", free_port()), &["order-worker"]).await;
+    let bound = 1e12;
+    let alternating: Vec<f64> = (0..600).map(|i| if i % 2 == 0 { -bound } else { bound }).collect();
+    let ramp: Vec<f64> = (0..600).map(|i| -bound + 2.0 * bound * f64::from(i) / 600.0).collect();
+
+    for (values, model) in [(alternating, "linear"), (ramp, "holt_winters")] {
+        // Act
+        let body = json!({"step_seconds": 300, "values": values, "horizon_steps": 20, "model": model});
+        let resp = app.client.post(app.url("/forecast")).json(&body).send().await.unwrap();
+
+        // Assert: infinities would go out as nulls, which the contract does not allow
+        assert_eq!(resp.status(), 200);
+        let forecast: Value = resp.json().await.unwrap();
+        for series in ["path", "lower", "upper"] {
+            let all_numbers = forecast[series].as_array().unwrap().iter().all(Value::is_f64);
+            assert!(all_numbers, "{model}: {series} has a non-number: {forecast}");
+        }
+    }
+    let past = json!({"step_seconds": 300, "values": [1, 2e12], "horizon_steps": 2});
+    let (status, problem) = problem_of(app.client.post(app.url("/forecast")).json(&past).send().await.unwrap()).await;
+    assert_eq!(status, 422, "{problem}");
+}

@@ -106,8 +106,10 @@ async fn get_user(caller: Caller, State(state): State<AppState>, ApiPath(id): Ap
 #[into_params(parameter_in = Query)]
 pub(crate) struct Page {
     /// Users per page, 1 to 500 (50 when absent).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
     /// Users to skip (0 when absent).
+    #[param(minimum = 0)]
     offset: Option<i64>,
 }
 
@@ -131,7 +133,11 @@ pub(crate) struct UserPage {
     tag = "users",
     params(Page),
     security(("bearer" = [])),
-    responses((status = 200, description = "a page of users", body = UserPage))
+    responses(
+        (status = 200, description = "a page of users", body = UserPage),
+        (status = 422, description = "limit or offset out of range", body = Problem,
+            content_type = "application/problem+json"),
+    )
 )]
 async fn list_users(
     _admin: Admin,

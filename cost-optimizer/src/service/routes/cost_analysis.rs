@@ -17,15 +17,37 @@ pub fn router() -> Router<AppState> {
         .route("/cost-analysis/{service}", get(get_cost_analysis))
 }
 
+/// The cost of one service now, its idle share, and the tier it should have.
+#[utoipa::path(
+    get,
+    path = "/cost-analysis/{service}",
+    tag = "cost",
+    params(("service" = String, Path, description = "a service with a cost policy", example = "catalog-service")),
+    responses(
+        (status = 200, body = CostAnalysisReport),
+        (status = 404, description = "no cost policy for this service", body = service_kit::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Prometheus cannot be queried", body = service_kit::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[tracing::instrument(skip_all, fields(service = %service))]
-async fn get_cost_analysis(
+pub(crate) async fn get_cost_analysis(
     State(state): State<AppState>,
     ApiPath(service): ApiPath<String>,
 ) -> Result<ApiJson<CostAnalysisReport>, ApiError> {
     answers::cost_analysis(&state, &service).await.map(ApiJson)
 }
 
+/// The analysis of every service with a cost policy, and the totals.
+#[utoipa::path(
+    get,
+    path = "/cost-analysis/all",
+    tag = "cost",
+    responses(
+        (status = 200, body = AllCostAnalysis),
+        (status = 503, description = "Prometheus cannot be queried", body = service_kit::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[tracing::instrument(skip_all)]
-async fn get_all_cost_analysis(State(state): State<AppState>) -> Result<ApiJson<AllCostAnalysis>, ApiError> {
+pub(crate) async fn get_all_cost_analysis(State(state): State<AppState>) -> Result<ApiJson<AllCostAnalysis>, ApiError> {
     answers::cost_analysis_all(&state).await.map(ApiJson)
 }

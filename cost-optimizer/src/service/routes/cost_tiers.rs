@@ -11,7 +11,7 @@ use crate::service::state::AppState;
 use crate::tiers::Tier;
 
 /// One tier with its price per pod.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PricedTier {
     /// The tier.
     #[serde(flatten)]
@@ -23,7 +23,7 @@ pub struct PricedTier {
 }
 
 /// The answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CostTiers {
     /// Unit prices in force (defaults, file and flags applied).
     pub pricing: Pricing,
@@ -36,7 +36,9 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/cost-tiers", get(get_cost_tiers))
 }
 
-async fn get_cost_tiers(State(state): State<AppState>) -> ApiJson<CostTiers> {
+/// The pod sizes on offer, priced, with the unit prices in force.
+#[utoipa::path(get, path = "/cost-tiers", tag = "cost", responses((status = 200, body = CostTiers)))]
+pub(crate) async fn get_cost_tiers(State(state): State<AppState>) -> ApiJson<CostTiers> {
     let pricing = state.model.pricing;
     let tiers = state
         .model

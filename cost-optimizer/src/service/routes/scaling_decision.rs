@@ -15,8 +15,20 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/scaling-decision/{service}", get(get_scaling_decision))
 }
 
+/// How many replicas the service should run, with the cost impact and the reasoning. A missing
+/// forecast or usage makes a fallback decision, not an error.
+#[utoipa::path(
+    get,
+    path = "/scaling-decision/{service}",
+    tag = "cost",
+    params(("service" = String, Path, description = "a service with a cost policy", example = "catalog-service")),
+    responses(
+        (status = 200, body = DecisionReport),
+        (status = 404, description = "no cost policy for this service", body = service_kit::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[tracing::instrument(skip_all, fields(service = %service))]
-async fn get_scaling_decision(
+pub(crate) async fn get_scaling_decision(
     State(state): State<AppState>,
     ApiPath(service): ApiPath<String>,
 ) -> Result<ApiJson<DecisionReport>, ApiError> {
