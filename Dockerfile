@@ -28,10 +28,14 @@ COPY --from=planner /app/recipe.json recipe.json
 RUN cargo chef cook --release --locked --workspace --recipe-path recipe.json
 COPY . .
 # SERVICE is declared only here, after the dependency layer, so that layer is shared.
+# The user-service image also holds issue-token, which mints admin tokens with the
+# container's secret: `docker compose exec user-service issue-token --role admin`.
 ARG SERVICE
 RUN test -n "${SERVICE}" || { echo "build with --build-arg SERVICE=<crate>" >&2; exit 1; } \
     && cargo build --release --locked --bin "${SERVICE}" \
-    && cp "target/release/${SERVICE}" /usr/local/bin/service
+    && mkdir -p /out && cp "target/release/${SERVICE}" /out/service \
+    && if [ "${SERVICE}" = user-service ]; then \
+        cargo build --release --locked --bin issue-token && cp target/release/issue-token /out/; fi
 
 # Debian slim matches the builder's glibc; curl is there for the health check only.
 FROM debian:bookworm-slim AS runtime
@@ -53,7 +57,7 @@ RUN case "${SERVICE}" in \
         *) echo "unknown SERVICE '${SERVICE}'" >&2; exit 1 ;; \
     esac \
     && echo "${port}" > /etc/service-port
-COPY --from=builder /usr/local/bin/service /usr/local/bin/service
+COPY --from=builder /out/ /usr/local/bin/
 # Containers must listen on all interfaces; the binaries default to loopback for
 # the native run. JSON logs are what log collectors parse.
 ENV HOST=0.0.0.0 \
