@@ -53,73 +53,29 @@ mod tests {
     use super::*;
     use crate::whatif::{MAX_HORIZON_STEPS, MAX_START, MAX_STEP_SECONDS, MAX_VALUES};
 
-    /// The paths passed to `.route(..)` in this module's files: what the router serves.
-    fn routed_paths() -> Vec<&'static str> {
+    #[test]
+    fn every_route_is_in_the_contract_with_its_security_and_statuses() {
+        use service_kit::testing::contract::{assert_contract, assert_ops_are_routed, open, secured};
+        // Arrange
+        let ops = [
+            open("post", "/forecast", &["200", "422", "503"]),
+            open("get", "/models/status", &["200"]),
+            secured("post", "/models/{service}/retrain", &["202", "404", "429"]),
+            open("get", "/predict/all", &["200"]),
+            open("get", "/predict/{service}", &["200", "400", "404", "422", "503"]),
+        ];
+
+        // Act
+        let doc = serde_json::to_value(contract()).unwrap();
+
+        // Assert
+        assert_contract(&doc, &ops);
         let sources = [
             include_str!("forecast.rs"),
             include_str!("models.rs"),
             include_str!("predict.rs"),
         ];
-        let paths: Vec<&str> = sources
-            .iter()
-            .flat_map(|src| src.split(".route(").skip(1))
-            .filter_map(|rest| rest.trim_start().strip_prefix('"'))
-            .map(|rest| rest.split('"').next().expect("a closing quote"))
-            .collect();
-        assert!(paths.len() >= 5, "the scan found too few routes: {paths:?}");
-        paths
-    }
-
-    #[test]
-    fn every_route_is_in_the_contract_and_nothing_else() {
-        // Arrange
-        let doc = serde_json::to_value(contract()).unwrap();
-        let documented = doc["paths"].as_object().unwrap();
-
-        // Act
-        let routed = routed_paths();
-
-        // Assert
-        for path in &routed {
-            assert!(
-                documented.contains_key(*path),
-                "{path} is routed but not in the contract"
-            );
-        }
-        for path in documented.keys() {
-            let standard = ["/health", "/ready", "/metrics"].contains(&path.as_str());
-            assert!(
-                standard || routed.contains(&path.as_str()),
-                "{path} is in the contract but not routed"
-            );
-        }
-    }
-
-    #[test]
-    fn only_a_retrain_needs_a_token() {
-        // Arrange
-        let doc = serde_json::to_value(contract()).unwrap();
-
-        // Act
-        let secured: Vec<String> = doc["paths"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .flat_map(|(path, item)| {
-                item.as_object()
-                    .unwrap()
-                    .iter()
-                    .filter(|(_, op)| op.get("security").is_some())
-                    .map(move |(method, _)| format!("{method} {path}"))
-            })
-            .collect();
-
-        // Assert
-        assert_eq!(secured, ["post /models/{service}/retrain"]);
-        let retrain = &doc["paths"]["/models/{service}/retrain"]["post"]["responses"];
-        for status in ["202", "401", "403", "404", "429"] {
-            assert!(retrain.get(status).is_some(), "{status} missing: {retrain}");
-        }
+        assert_ops_are_routed(&ops, &sources);
     }
 
     #[test]

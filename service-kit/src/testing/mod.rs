@@ -7,6 +7,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+pub mod contract;
 mod prometheus;
 pub use prometheus::PrometheusServer;
 

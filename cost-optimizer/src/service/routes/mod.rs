@@ -50,61 +50,28 @@ mod tests {
 
     use super::*;
 
-    /// The paths passed to `.route(..)` in this module's files: what the router serves.
-    fn routed_paths() -> Vec<&'static str> {
+    #[test]
+    fn every_route_is_in_the_contract_open_with_its_statuses() {
+        use service_kit::testing::contract::{assert_contract, assert_ops_are_routed, open};
+        // Arrange
+        let ops = [
+            open("get", "/cost-analysis/{service}", &["200", "404", "503"]),
+            open("get", "/cost-analysis/all", &["200", "503"]),
+            open("get", "/scaling-decision/{service}", &["200", "404"]),
+            open("get", "/cost-tiers", &["200"]),
+        ];
+
+        // Act
+        let doc = serde_json::to_value(contract()).unwrap();
+
+        // Assert
+        assert_contract(&doc, &ops);
         let sources = [
             include_str!("cost_analysis.rs"),
             include_str!("cost_tiers.rs"),
             include_str!("scaling_decision.rs"),
         ];
-        let paths: Vec<&str> = sources
-            .iter()
-            .flat_map(|src| src.split(".route(\"").skip(1))
-            .map(|rest| rest.split('"').next().expect("a closing quote"))
-            .collect();
-        assert!(paths.len() >= 4, "the scan found too few routes: {paths:?}");
-        paths
-    }
-
-    #[test]
-    fn every_route_is_in_the_contract_and_nothing_else() {
-        // Arrange
-        let doc = serde_json::to_value(contract()).unwrap();
-        let documented = doc["paths"].as_object().unwrap();
-
-        // Act
-        let routed = routed_paths();
-
-        // Assert
-        for path in &routed {
-            assert!(
-                documented.contains_key(*path),
-                "{path} is routed but not in the contract"
-            );
-        }
-        for path in documented.keys() {
-            let standard = ["/health", "/ready", "/metrics"].contains(&path.as_str());
-            assert!(
-                standard || routed.contains(&path.as_str()),
-                "{path} is in the contract but not routed"
-            );
-        }
-    }
-
-    #[test]
-    fn the_contract_lists_the_errors_and_no_token_is_needed() {
-        // Arrange
-        let doc = serde_json::to_value(contract()).unwrap();
-
-        // Act
-        let decision = &doc["paths"]["/scaling-decision/{service}"]["get"];
-
-        // Assert
-        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-        for status in ["200", "404", "500", "503"] {
-            assert!(decision["responses"].get(status).is_some(), "{status} missing");
-        }
-        assert!(decision.get("security").is_none(), "cost-optimizer routes are open");
+        assert_ops_are_routed(&ops, &sources);
         assert!(doc["components"]["schemas"]["DecisionReport"].is_object());
     }
 }
