@@ -134,15 +134,19 @@ impl AuthKey {
     /// A token for `subject` with `role`, valid for `ttl` from now.
     pub fn issue(&self, subject: &str, role: Role, ttl: Duration) -> anyhow::Result<String> {
         let iat = now_seconds();
-        let claims = Claims {
+        self.sign(&Claims {
             sub: subject.to_owned(),
             role,
             iat,
             exp: iat.saturating_add(ttl.as_secs().max(1)),
-        };
+        })
+    }
+
+    /// A token of exactly these claims (the tests' expired tokens).
+    pub(crate) fn sign(&self, claims: &Claims) -> anyhow::Result<String> {
         Ok(jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
-            &claims,
+            claims,
             &self.0.encoding,
         )?)
     }
@@ -164,7 +168,7 @@ impl AuthKey {
     }
 }
 
-fn now_seconds() -> u64 {
+pub(crate) fn now_seconds() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use catalog_service::Config;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 use service_kit::auth::{AuthArgs, Role};
 use service_kit::stores::Stores;
@@ -160,35 +159,4 @@ async fn start(database_url: String, redis_url: String, redis_prefix: String, ca
     }
 }
 
-/// A client that sends `authorization` with every request (a request's own header wins).
-pub(crate) fn client_with(authorization: &str) -> reqwest::Client {
-    let mut headers = HeaderMap::new();
-    headers.insert(AUTHORIZATION, HeaderValue::from_str(authorization).unwrap());
-    reqwest::Client::builder().default_headers(headers).build().unwrap()
-}
-
-/// A token of the test key that expired an hour ago (well past the verifier's leeway).
-pub(crate) fn expired_bearer(role: Role) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let claims = service_kit::auth::Claims {
-        sub: "admin".into(),
-        role,
-        iat: now - 7200,
-        exp: now - 3600,
-    };
-    let key = jsonwebtoken::EncodingKey::from_secret(testing::AUTH_SECRET.as_bytes()).unwrap();
-    let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap();
-    format!("Bearer {token}")
-}
-
-/// A well-formed, unexpired token signed with another key than the service's.
-pub(crate) fn forged_bearer(role: Role) -> String {
-    let other = service_kit::auth::AuthKey::from_secret(b"not-the-platform-secret-0123456789abcdef").unwrap();
-    format!(
-        "Bearer {}",
-        other.issue("admin", role, Duration::from_secs(600)).unwrap()
-    )
-}
+pub(crate) use service_kit::testing::{client_with, expired_bearer, forged_bearer};

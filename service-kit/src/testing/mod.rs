@@ -235,3 +235,34 @@ pub fn bearer(subject: &str, role: crate::auth::Role) -> String {
 pub fn admin_bearer() -> String {
     bearer("admin", crate::auth::Role::Admin)
 }
+
+/// A token of the test key for `subject` with `role` that expired an hour ago (well past
+/// the verifier's leeway), as an `Authorization` value.
+pub fn expired_bearer(subject: &str, role: crate::auth::Role) -> String {
+    let now = crate::auth::now_seconds();
+    let claims = crate::auth::Claims {
+        sub: subject.to_owned(),
+        role,
+        iat: now - 7200,
+        exp: now - 3600,
+    };
+    format!("Bearer {}", auth_key().sign(&claims).expect("sign test token"))
+}
+
+/// A well-formed, unexpired token signed with another key than the tests' services have.
+pub fn forged_bearer(subject: &str, role: crate::auth::Role) -> String {
+    let other = crate::auth::AuthKey::from_secret(b"not-the-platform-secret-0123456789abcdef").expect("long enough");
+    let token = other.issue(subject, role, Duration::from_secs(600)).expect("issue");
+    format!("Bearer {token}")
+}
+
+/// A client that sends `authorization` with every request (a request's own header wins).
+pub fn client_with(authorization: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value = reqwest::header::HeaderValue::from_str(authorization).expect("a header value");
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}

@@ -1,11 +1,9 @@
 //! Who may do what on `/users`: every boundary of the contract (no, expired or forged
 //! token; another customer; the wrong role). Logins are in `login.rs`.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use reqwest::Method;
 use serde_json::{Value, json};
-use service_kit::auth::{AuthKey, Claims, Role};
+use service_kit::auth::Role;
 use service_kit::testing::{self, bearer, problem_of};
 
 use crate::helpers::spawn_app;
@@ -34,27 +32,6 @@ pub(crate) async fn assert_401(resp: reqwest::Response, what: &str) -> Value {
     body
 }
 
-/// A token signed with the tests' secret that expired ten minutes ago.
-fn expired(subject: &str) -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    let claims = Claims {
-        sub: subject.to_owned(),
-        role: Role::Admin,
-        iat: now - 3600,
-        exp: now - 600,
-    };
-    let key = jsonwebtoken::EncodingKey::from_secret(testing::AUTH_SECRET.as_bytes()).unwrap();
-    let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap();
-    format!("Bearer {token}")
-}
-
-/// An admin token signed with another secret.
-fn forged() -> String {
-    let key = AuthKey::from_secret(b"not-the-platform-secret-but-long-enough-0123").unwrap();
-    let token = key.issue("admin", Role::Admin, Duration::from_secs(600)).unwrap();
-    format!("Bearer {token}")
-}
-
 /// `token` with its claims replaced by `subject`'s, keeping its signature.
 fn tampered(token: &str, subject: &str) -> String {
     let token = token.trim_start_matches("Bearer ");
@@ -77,8 +54,8 @@ async fn no_expired_or_forged_token_is_401_on_every_guarded_route() {
     let (id, own) = app.customer("victim@example.org").await;
     let cases = [
         ("no token", None),
-        ("expired", Some(expired("admin"))),
-        ("forged", Some(forged())),
+        ("expired", Some(testing::expired_bearer("admin", Role::Admin))),
+        ("forged", Some(testing::forged_bearer("admin", Role::Admin))),
         ("tampered", Some(tampered(&own, &uuid::Uuid::new_v4().to_string()))),
         ("not a JWT", Some("Bearer not.a.token".to_owned())),
         (
@@ -97,7 +74,13 @@ async fn no_expired_or_forged_token_is_401_on_every_guarded_route() {
         }
     }
     let body = assert_401(
-        app.call(Method::GET, "/users", Some(&expired("admin")), None).await,
+        app.call(
+            Method::GET,
+            "/users",
+            Some(&testing::expired_bearer("admin", Role::Admin)),
+            None,
+        )
+        .await,
         "expired",
     )
     .await;
