@@ -67,6 +67,22 @@ fn expired_forged_and_tampered_tokens_are_refused() {
 }
 
 #[test]
+fn a_remembered_token_still_expires() {
+    let key = key();
+    let token = key.issue("a", Role::Admin, Duration::from_secs(60)).unwrap();
+    let now = now_seconds();
+    assert!(key.verify_at(&token, now).is_ok());
+    assert!(key.verify_at(&token, now).is_ok(), "remembered");
+    assert_eq!(key.verify_at(&token, now + 3600), Err(AuthError::Expired));
+    // A forged token is never remembered, however often it is sent.
+    let other = AuthKey::from_secret(b"another secret of thirty-two bytes!!").unwrap();
+    let forged = other.issue("a", Role::Admin, Duration::from_secs(60)).unwrap();
+    for _ in 0..2 {
+        assert!(matches!(key.verify(&forged), Err(AuthError::Invalid(_))));
+    }
+}
+
+#[test]
 fn an_unsigned_token_is_refused() {
     let key = key();
     let header = base64_like::encode_url(br#"{"alg":"none","typ":"JWT"}"#);
