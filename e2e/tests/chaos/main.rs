@@ -104,7 +104,7 @@ async fn under_faults_no_stock_leaks_and_no_order_is_lost_stuck_or_doubled() {
     // Act: load throughout, the faults one after another.
     // What each fault was, and when it began.
     let mut faults: Vec<(String, Instant)> = Vec::new();
-    let loadgen = tokio::spawn(loadgen(bin_dir.clone(), run_dir.clone(), shop_urls(&shop)));
+    let loadgen = tokio::spawn(loadgen(bin_dir.clone(), run_dir.clone(), shop.urls()));
     let stop = Arc::new(AtomicBool::new(false));
     let steady = tokio::spawn(driver.clone().steady(DRIVER_RATE, stop.clone()));
     clock.say(format!(
@@ -297,15 +297,6 @@ async fn under_faults_no_stock_leaks_and_no_order_is_lost_stuck_or_doubled() {
         violations.len(),
         by_invariant.keys().copied().collect::<Vec<_>>().join("; ")
     );
-}
-
-/// The three shop URLs, as the load generator reads them.
-fn shop_urls(shop: &Shop) -> [(&'static str, String); 3] {
-    [
-        ("USER_SERVICE_URL", shop.url(Part::User)),
-        ("CATALOG_SERVICE_URL", shop.url(Part::Catalog)),
-        ("ORDER_SERVICE_URL", shop.url(Part::Order)),
-    ]
 }
 
 /// Creates the products (an admin's writes) and returns each one's initial stock.

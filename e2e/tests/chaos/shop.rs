@@ -210,6 +210,15 @@ impl Shop {
         self.spawn(part);
         self.wait_ready(part).await;
     }
+
+    /// The three shop URLs, as the load generator reads them.
+    pub fn urls(&self) -> [(&'static str, String); 3] {
+        [
+            ("USER_SERVICE_URL", self.url(Part::User)),
+            ("CATALOG_SERVICE_URL", self.url(Part::Catalog)),
+            ("ORDER_SERVICE_URL", self.url(Part::Order)),
+        ]
+    }
 }
 
 impl Drop for Shop {
